@@ -1,0 +1,124 @@
+"""Fixtures that hand tests real, authenticated clients of the stack's services.
+
+Every service is real: moto server over HTTP for S3/SQS/SNS, the Elasticsearch
+distribution, the Tika server. A test that needs a service which cannot be
+reached fails with a message that says how to start it; it never skips.
+Each test gets its own bucket, queue and index names, so nothing is reset
+under the running worker.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+
+import boto3
+import pytest
+
+from infra.local.endpoints import Endpoints
+
+START_HINT = "start the local stack with `./dev up` (or set T4_ES_URL / T4_TIKA_URL / AWS_ENDPOINT_URL)"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # boto3's own environment rules point every client (t4.Bucket included) at moto server.
+    endpoints = Endpoints.resolve()
+    os.environ.setdefault("AWS_ENDPOINT_URL", endpoints.aws_endpoint_url or "")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", endpoints.region)
+    os.environ.pop("AWS_PROFILE", None)
+
+
+def _unreachable(service: str, url: str, exc: BaseException) -> None:
+    pytest.fail(f"{service} at {url} is not reachable ({exc}); {START_HINT}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> Endpoints:
+    return Endpoints.resolve()
+
+
+@pytest.fixture(scope="session")
+def aws_session(endpoints: Endpoints) -> boto3.Session:
+    return boto3.Session(region_name=endpoints.region)
+
+
+@pytest.fixture(scope="session")
+def s3(aws_session: boto3.Session, endpoints: Endpoints):
+    client = aws_session.client("s3", endpoint_url=endpoints.aws_endpoint_url)
+    try:
+        client.list_buckets()
+    except Exception as exc:  # noqa: BLE001 - any failure means moto is not there
+        _unreachable("moto server (S3)", str(endpoints.aws_endpoint_url), exc)
+    return client
+
+
+@pytest.fixture(scope="session")
+def sqs(aws_session: boto3.Session, endpoints: Endpoints, s3):
+    return aws_session.client("sqs", endpoint_url=endpoints.aws_endpoint_url)
+
+
+@pytest.fixture(scope="session")
+def sns(aws_session: boto3.Session, endpoints: Endpoints, s3):
+    return aws_session.client("sns", endpoint_url=endpoints.aws_endpoint_url)
+
+
+@pytest.fixture(scope="session")
+def es(endpoints: Endpoints):
+    from elasticsearch import Elasticsearch
+
+    auth = {}
+    if endpoints.es_api_key:
+        auth["api_key"] = endpoints.es_api_key
+    elif endpoints.es_username:
+        auth["basic_auth"] = (endpoints.es_username, endpoints.es_password or "")
+    client = Elasticsearch(endpoints.es_url, ca_certs=endpoints.es_ca_certs,
+                           request_timeout=30, **auth)
+    try:
+        client.cluster.health(wait_for_status="yellow", timeout="30s")
+    except Exception as exc:  # noqa: BLE001
+        _unreachable("Elasticsearch", endpoints.es_url, exc)
+    return client
+
+
+@pytest.fixture(scope="session")
+def tika_url(endpoints: Endpoints) -> str:
+    try:
+        with urllib.request.urlopen(f"{endpoints.tika_url}/version", timeout=10) as resp:
+            resp.read()
+    except Exception as exc:  # noqa: BLE001
+        _unreachable("Tika server", endpoints.tika_url, exc)
+    return endpoints.tika_url
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """A factory of names unique to this test, valid as bucket, queue and index names."""
+    stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:20].strip("-")
+
+    def make(kind: str = "") -> str:
+        parts = ["t4", kind, stem, uuid.uuid4().hex[:8]]
+        return "-".join(p for p in parts if p)[:63]
+
+    return make
+
+
+@pytest.fixture
+def bucket(s3, unique_name: Callable[[str], str]) -> Iterator[str]:
+    """A new, empty, unversioned bucket on moto server."""
+    name = unique_name("b")
+    s3.create_bucket(Bucket=name)
+    yield name
+
+
+@pytest.fixture
+def versioned_bucket(s3, unique_name: Callable[[str], str]) -> Iterator[str]:
+    """A new, empty bucket with versioning enabled."""
+    name = unique_name("vb")
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    yield name
