@@ -1,0 +1,596 @@
+"""``t4.Bucket``: the seed's client API over one S3 bucket.
+
+Every S3 call goes through :class:`~t4._retry.RetryPolicy` and every S3 error
+through :func:`~t4._errors.translate`. Folder operations run on a thread pool;
+progress is reported to an optional callback, called from the caller's thread.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from t4 import _formats, _meta
+from t4._errors import (
+    DeleteError,
+    DeleteFailure,
+    InvalidLocationError,
+    NotFoundError,
+    SearchNotConfiguredError,
+    TransferError,
+    UnsafeKeyError,
+    describe,
+    translate,
+)
+from t4._local import atomic_writer, local_files, plan_folder, safe_parts
+from t4._paths import check_key, folder_prefix, is_folder_marker, parse_bucket_url, split_version
+from t4._retry import RetryPolicy
+
+DEFAULT_MAX_WORKERS = 16
+MULTIPART_THRESHOLD = 64 * 1024 * 1024
+DELETE_BATCH = 1000
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One object of a listing."""
+
+    key: str
+    size: int
+    last_modified: datetime
+    etag: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One file of a transfer finished; totals so far and in all."""
+
+    key: str
+    path: str
+    size: int
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def _default_client(session: Any, max_workers: int) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    session = session or boto3.Session()
+    config = Config(
+        max_pool_connections=max(10, max_workers),
+        # One retry layer only: ours (t4._retry), which also covers reading bodies.
+        retries={"total_max_attempts": 1, "mode": "standard"},
+    )
+    return session.client("s3", config=config)
+
+
+def _content_type(path: str | Path) -> str:
+    guessed, _ = mimetypes.guess_type(str(path), strict=False)
+    return guessed or "application/octet-stream"
+
+
+class Bucket:
+    """One S3 bucket, reached with boto3's own configuration rules.
+
+    ``Bucket("s3://my-bucket")`` (or ``Bucket("my-bucket")``) does not contact S3.
+    Credentials, region, profile and ``endpoint_url`` come from ``session``
+    (default: ``boto3.Session()``, so ``AWS_PROFILE``, ``AWS_ENDPOINT_URL`` and
+    the rest apply). A ready ``client`` may be injected instead (tests,
+    custom transports). ``max_workers`` bounds folder concurrency.
+
+    Raises:
+        InvalidLocationError: the URL has a path or a query, or the name is invalid.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        session: Any = None,
+        client: Any = None,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.name = parse_bucket_url(url)
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        self.max_workers = max_workers
+        self._retry = retry or RetryPolicy()
+        self._client = client if client is not None else _default_client(session, max_workers)
+
+    def __repr__(self) -> str:
+        return f"Bucket('s3://{self.name}')"
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _call(self, fn: Callable[[], Any], key: str | None = None,
+              version_id: str | None = None) -> Any:
+        """Run one S3 operation with retries; S3 errors become project errors."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self._retry.call(fn)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, self.name, key, version_id) from exc
+
+    def _target(self, key: str, version_id: str | None = None) -> dict[str, str]:
+        args = {"Bucket": self.name, "Key": key}
+        if version_id:
+            args["VersionId"] = version_id
+        return args
+
+    @staticmethod
+    def _file_key(key: str, version_id: str | None) -> tuple[str, str | None]:
+        key, version_id = split_version(key, version_id)
+        check_key(key)
+        if is_folder_marker(key):
+            raise InvalidLocationError(
+                f"{key!r} ends with '/', which names a folder, not an object; "
+                "give the object's full key"
+            )
+        return key, version_id
+
+    # --- introspection ----------------------------------------------------------------------
+
+    def iter_objects(self, prefix: str | None = None) -> Iterator[ObjectInfo]:
+        """Yield every object under ``prefix`` (all of them when None), in key order.
+
+        Pages of 1,000 are fetched as the iterator advances. Folder markers
+        (keys ending in ``/``) are included, as S3 lists them.
+
+        Raises:
+            NotFoundError: the bucket does not exist.
+            AccessDeniedError: listing is not allowed.
+        """
+        token: str | None = None
+        while True:
+            args: dict[str, Any] = {"Bucket": self.name, "Prefix": prefix or ""}
+            if token:
+                args["ContinuationToken"] = token
+            page = self._call(lambda a=args: self._client.list_objects_v2(**a), prefix)
+            for item in page.get("Contents", ()):
+                yield ObjectInfo(item["Key"], item["Size"], item["LastModified"],
+                                 item.get("ETag", "").strip('"'))
+            if not page.get("IsTruncated"):
+                return
+            token = page["NextContinuationToken"]
+
+    def _keys(self, prefix: str) -> Iterator[str]:
+        token: str | None = None
+        while True:
+            args: dict[str, Any] = {"Bucket": self.name, "Prefix": prefix}
+            if token:
+                args["ContinuationToken"] = token
+            page = self._call(lambda a=args: self._client.list_objects_v2(**a), prefix)
+            for item in page.get("Contents", ()):
+                yield item["Key"]
+            if not page.get("IsTruncated"):
+                return
+            token = page["NextContinuationToken"]
+
+    def keys(self, prefix: str | None = None) -> list[str]:
+        """The keys of all objects (under ``prefix`` when given), in S3's key order.
+
+        Returns a list, as the seed shows; it is built from paginated listings
+        (1,000 keys a request), so any number of objects is listed. Folder
+        markers (keys ending in ``/``) are included. Use :meth:`iter_objects`
+        to stream a huge bucket, with sizes and dates.
+
+        Raises:
+            NotFoundError: the bucket does not exist.
+            AccessDeniedError: listing is not allowed.
+        """
+        return list(self._keys(prefix or ""))
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def get_meta(self, key: str, *, version_id: str | None = None) -> dict[str, Any]:
+        """The user metadata that ``put*`` stored with ``meta=`` (``{}`` when none).
+
+        ``key`` may end with ``?versionId=<id>``, or pass ``version_id``.
+
+        Raises:
+            NotFoundError: no such key or version.
+            AccessDeniedError: reading is not allowed.
+            MetadataError: the stored ``helium`` metadata is not a JSON object.
+        """
+        key, version_id = self._file_key(key, version_id)
+        head = self._call(lambda: self._client.head_object(**self._target(key, version_id)),
+                          key, version_id)
+        helium = _meta.decode(head.get("Metadata"), describe(self.name, key, version_id))
+        return _meta.user_meta(helium)
+
+    def deserialize(self, key: str, *, version_id: str | None = None) -> Any:
+        """Read one object into memory as a Python object.
+
+        The format is chosen by the ``helium`` record, then the content type,
+        then the extension (see ``t4._formats``); objects with none of these
+        come back as ``bytes``. Pickles are never loaded.
+
+        Raises:
+            NotFoundError: no such key or version.
+            AccessDeniedError: reading is not allowed.
+            FormatError: the recorded format is unknown, the object is a pickle,
+                or its bytes are not valid for its format.
+        """
+        key, version_id = self._file_key(key, version_id)
+
+        def read() -> tuple[bytes, dict[str, Any]]:
+            resp = self._client.get_object(**self._target(key, version_id))
+            with closing(resp["Body"]) as body:
+                return body.read(), resp
+
+        data, resp = self._call(read, key, version_id)
+        where = describe(self.name, key, version_id)
+        helium = _meta.decode(resp.get("Metadata"), where)
+        fmt, charset = _formats.for_reading(key, helium, resp.get("ContentType"))
+        return _formats.loads(fmt, data, charset, where)
+
+    def __call__(self, key: str, *, version_id: str | None = None) -> Any:
+        """Sugar for :meth:`deserialize`: ``b("path/to/file")``."""
+        return self.deserialize(key, version_id=version_id)
+
+    def _download(self, key: str, version_id: str | None, target: Path) -> int:
+        """GET one object into ``target`` through a temporary file; returns its size."""
+
+        def attempt() -> int:
+            resp = self._client.get_object(**self._target(key, version_id))
+            fd, tmp = atomic_writer(target)
+            size = 0
+            try:
+                with os.fdopen(fd, "wb") as out, closing(resp["Body"]) as body:
+                    for chunk in body.iter_chunks(_CHUNK):
+                        out.write(chunk)
+                        size += len(chunk)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            return size
+
+        return self._call(attempt, key, version_id)
+
+    def fetch(
+        self,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        version_id: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Path:
+        """Download one object, or a whole folder, to the local ``path``.
+
+        - ``key`` ending in ``/`` (or ``""``, the whole bucket) is a folder: every
+          object under it is written below ``path`` with its relative path kept
+          (``fetch("data/", "out")`` writes ``data/x/y.csv`` to ``out/x/y.csv``).
+          Folder markers are skipped. Keys that would land outside ``path``
+          (``..``, ``/abs``, ``a//b``) raise :class:`UnsafeKeyError`, and a file
+          ``a`` beside a folder ``a/`` raises :class:`LocalPathConflictError`,
+          both before anything is written.
+        - Any other ``key`` is first read as an object: it is written to
+          ``path``, or into ``path`` under its own name when ``path`` is an
+          existing folder or ends with a separator. When both ``a`` and ``a/b``
+          exist, ``fetch("a", ...)`` fetches the object ``a``; ``fetch("a/", ...)``
+          fetches the folder. When no object ``key`` exists but ``key/`` has
+          objects, the folder is fetched.
+
+        Files are written atomically (temporary file, then rename); existing
+        files are replaced. Folder files are fetched concurrently and
+        ``progress`` is called after each one.
+
+        Returns:
+            The local file written, or the destination folder.
+
+        Raises:
+            NotFoundError: no such object, version or folder.
+            UnsafeKeyError, LocalPathConflictError: see above.
+            TransferError: some files of a folder failed (all are listed).
+        """
+        key, version_id = split_version(key, version_id)
+        dest = Path(path)
+        if key == "" or is_folder_marker(key):
+            if version_id:
+                raise InvalidLocationError(f"a version id names one object, not a folder: {key!r}")
+            return self._fetch_folder(key, dest, progress)
+        check_key(key)
+        into = dest.is_dir() or str(path).endswith((os.sep, "/"))
+        if into:
+            name = key.rsplit("/", 1)[-1]
+            if safe_parts(name) is None:
+                raise UnsafeKeyError(
+                    f"the name of {key!r} cannot be used as a file name in {str(dest)!r}; "
+                    "give a full destination path",
+                    [key],
+                )
+            target = dest / name
+        else:
+            target = dest
+        try:
+            size = self._download(key, version_id, target)
+        except NotFoundError:
+            if version_id is None and self._has_prefix(key + "/"):
+                return self._fetch_folder(key + "/", dest, progress)
+            raise
+        if progress is not None:
+            progress(Progress(key, str(target), size, 1, 1, size, size))
+        return target
+
+    def _has_prefix(self, prefix: str) -> bool:
+        args = {"Bucket": self.name, "Prefix": prefix, "MaxKeys": 1}
+        page = self._call(lambda: self._client.list_objects_v2(**args), prefix)
+        return bool(page.get("Contents"))
+
+    def _fetch_folder(self, prefix: str, dest: Path, progress: ProgressCallback | None) -> Path:
+        listed = list(self.iter_objects(prefix))
+        if not listed:
+            raise NotFoundError(f"{describe(self.name, prefix)} not found (no objects under it)")
+        objects = {o.key: o for o in listed if not is_folder_marker(o.key)}
+        plan = plan_folder(dest, prefix, objects)
+        dest.mkdir(parents=True, exist_ok=True)
+        total = sum(objects[k].size for k, _ in plan)
+
+        def work(item: tuple[str, Path]) -> int:
+            return self._download(item[0], None, item[1])
+
+        self._run(plan, work, progress, total, lambda item: str(item[1]))
+        return dest
+
+    def _run(
+        self,
+        items: list[Any],
+        work: Callable[[Any], int],
+        progress: ProgressCallback | None,
+        bytes_total: int,
+        local: Callable[[Any], str],
+    ) -> None:
+        """Run ``work`` on every item concurrently; report progress; raise all failures at once."""
+        errors: dict[str, BaseException] = {}
+        done = bytes_done = 0
+        with ThreadPoolExecutor(max_workers=self.max_workers,
+                                thread_name_prefix="t4-transfer") as pool:
+            futures: dict[Future[int], Any] = {pool.submit(work, item): item for item in items}
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for fut in finished:
+                    item = futures[fut]
+                    exc = fut.exception()
+                    if exc is not None:
+                        errors[item[0]] = exc
+                        continue
+                    size = fut.result()
+                    done += 1
+                    bytes_done += size
+                    if progress is not None:
+                        progress(Progress(item[0], local(item), size, done, len(items),
+                                          bytes_done, bytes_total))
+        if errors:
+            first_key, first = next(iter(errors.items()))
+            shown = "; ".join(f"{k!r}: {e}" for k, e in list(errors.items())[:5])
+            more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+            raise TransferError(
+                f"{len(errors)} of {len(items)} file(s) failed in s3://{self.name}: {shown}{more}",
+                errors,
+            ) from first
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def _upload(self, key: str, path: Path, metadata: dict[str, str],
+                content_type: str) -> tuple[int, str | None]:
+        """PUT one local file (multipart above 64 MiB); returns its size and version id."""
+        size = path.stat().st_size
+        extra = {"Metadata": metadata, "ContentType": content_type}
+        if size <= MULTIPART_THRESHOLD:
+
+            def attempt() -> Any:
+                with open(path, "rb") as body:
+                    return self._client.put_object(Bucket=self.name, Key=key, Body=body, **extra)
+
+            return size, self._call(attempt, key).get("VersionId")
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD,
+                                multipart_chunksize=MULTIPART_THRESHOLD)
+        self._call(lambda: self._client.upload_file(str(path), self.name, key,
+                                                    ExtraArgs=extra, Config=config), key)
+        head = self._call(lambda: self._client.head_object(Bucket=self.name, Key=key), key)
+        return size, head.get("VersionId")
+
+    def put_file(
+        self, key: str, path: str | os.PathLike[str], meta: dict[str, Any] | None = None
+    ) -> str | None:
+        """Upload the local file ``path`` to ``key``, with user metadata ``meta``.
+
+        The content type is guessed from the file name; ``helium`` is
+        ``{"user_meta": meta}``, as the original client wrote it.
+
+        Returns:
+            The new version id on a versioned bucket, else None.
+
+        Raises:
+            MetadataTooLargeError: ``meta`` would take the object over S3's 2 KB
+                of user metadata (checked before any upload).
+            FileNotFoundError, IsADirectoryError: ``path`` is not a file.
+            AccessDeniedError, NotFoundError (no bucket), S3Error.
+        """
+        key = self._file_key(key, None)[0]
+        src = Path(path)
+        if src.is_dir():
+            raise IsADirectoryError(f"{str(src)!r} is a folder; use put_dir")
+        metadata = _meta.encode(_meta.build_helium(meta), describe(self.name, key))
+        if not src.is_file():
+            raise FileNotFoundError(f"no such local file: {str(src)!r}")
+        return self._upload(key, src, metadata, _content_type(src))[1]
+
+    def put(self, key: str, obj: Any, meta: dict[str, Any] | None = None) -> str | None:
+        """Serialize ``obj`` by its type (and the key's extension) and store it at ``key``.
+
+        dict/list/numbers -> JSON, str -> UTF-8 text, bytes -> raw,
+        DataFrame -> Parquet (CSV/TSV for ``.csv``/``.tsv`` keys), ndarray -> ``.npy``.
+        The format and ``meta`` are recorded in ``helium`` as the original
+        client recorded them.
+
+        Returns:
+            The new version id on a versioned bucket, else None.
+
+        Raises:
+            FormatError: no format handles ``obj``.
+            MetadataTooLargeError: the metadata would exceed 2 KB (nothing uploaded).
+            AccessDeniedError, NotFoundError (no bucket), S3Error.
+        """
+        key = self._file_key(key, None)[0]
+        fmt = _formats.for_object(obj, key)
+        helium = _meta.build_helium(meta, fmt.helium(), fmt.name)
+        metadata = _meta.encode(helium, describe(self.name, key))
+        data = fmt.dumps(obj)
+        resp = self._call(lambda: self._client.put_object(
+            Bucket=self.name, Key=key, Body=data, Metadata=metadata, ContentType=fmt.content_type,
+        ), key)
+        return resp.get("VersionId")
+
+    def put_dir(
+        self,
+        prefix: str,
+        folder: str | os.PathLike[str],
+        meta: dict[str, Any] | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Upload every file under the local ``folder`` to ``prefix/<relative path>``.
+
+        ``prefix`` is a folder whether or not it ends with ``/`` (``""`` is the
+        bucket's top). Every file gets ``meta``; the size limit is checked
+        before any upload. Files are uploaded concurrently; ``progress`` is
+        called after each one. Symbolic links to folders are not followed.
+
+        Returns:
+            The number of files uploaded.
+
+        Raises:
+            NotADirectoryError, FileNotFoundError: ``folder`` is not a folder.
+            MetadataTooLargeError: before any upload.
+            TransferError: some files failed (all are listed; the others are uploaded).
+        """
+        src = Path(folder)
+        if not src.exists():
+            raise FileNotFoundError(f"no such local folder: {str(src)!r}")
+        if not src.is_dir():
+            raise NotADirectoryError(f"{str(src)!r} is not a folder; use put_file")
+        base = folder_prefix(prefix)
+        metadata = _meta.encode(_meta.build_helium(meta), describe(self.name, base + "*"))
+        plan = [(base + rel, path) for rel, path in local_files(src)]
+        for key, _ in plan:
+            check_key(key)
+        total = sum(p.stat().st_size for _, p in plan)
+
+        def work(item: tuple[str, Path]) -> int:
+            return self._upload(item[0], item[1], metadata, _content_type(item[1]))[0]
+
+        self._run(plan, work, progress, total, lambda item: str(item[1]))
+        return len(plan)
+
+    # --- deleting ---------------------------------------------------------------------------
+
+    def delete(self, key: str, *, version_id: str | None = None) -> None:
+        """Delete the object ``key`` (one version of it with ``version_id`` / ``?versionId=``).
+
+        As in S3, deleting a key that does not exist succeeds. On a versioned
+        bucket, deleting without a version adds a delete marker.
+
+        Raises:
+            InvalidLocationError: ``key`` ends with ``/`` (use :meth:`delete_dir`).
+            AccessDeniedError, NotFoundError (no bucket), S3Error.
+        """
+        if isinstance(key, str) and is_folder_marker(split_version(key, version_id)[0]):
+            raise InvalidLocationError(
+                f"{key!r} names a folder; use delete_dir to delete a folder and its marker"
+            )
+        key, version_id = self._file_key(key, version_id)
+        self._call(lambda: self._client.delete_object(**self._target(key, version_id)),
+                   key, version_id)
+
+    def delete_dir(self, prefix: str) -> int:
+        """Delete every object under the folder ``prefix`` (its marker included).
+
+        ``prefix`` is a folder whether or not it ends with ``/``: ``delete_dir("a")``
+        deletes ``a/...``, never ``ab``. The whole bucket (``""`` or ``"/"``) is
+        refused. Keys are deleted with ``DeleteObjects``, 1,000 per request; on a
+        versioned bucket each gets a delete marker.
+
+        Returns:
+            The number of keys deleted.
+
+        Raises:
+            InvalidLocationError: an empty prefix.
+            DeleteError: S3 refused some keys (every one is listed); the others
+                are deleted.
+        """
+        if not prefix or prefix.strip("/") == "":
+            raise InvalidLocationError(
+                "refusing to delete the whole bucket; pass a folder prefix such as 'data/'"
+            )
+        base = folder_prefix(prefix)
+        failures: list[DeleteFailure] = []
+        deleted = 0
+        batch: list[str] = []
+
+        def flush() -> None:
+            nonlocal deleted
+            objects = [{"Key": k} for k in batch]
+            resp = self._call(lambda: self._client.delete_objects(
+                Bucket=self.name, Delete={"Objects": objects, "Quiet": True}), base)
+            errs = resp.get("Errors", [])
+            failures.extend(
+                DeleteFailure(e.get("Key", ""), e.get("VersionId"), e.get("Code", ""),
+                              e.get("Message", ""))
+                for e in errs
+            )
+            deleted += len(batch) - len(errs)
+            batch.clear()
+
+        for key in self._keys(base):
+            batch.append(key)
+            if len(batch) == DELETE_BATCH:
+                flush()
+        if batch:
+            flush()
+        if failures:
+            shown = "; ".join(f"{f.key!r}: {f.code} {f.message}".strip() for f in failures[:10])
+            more = f" (and {len(failures) - 10} more)" if len(failures) > 10 else ""
+            raise DeleteError(
+                f"S3 refused to delete {len(failures)} key(s) under {describe(self.name, base)}: "
+                f"{shown}{more}",
+                failures,
+            )
+        return deleted
+
+    # --- search -----------------------------------------------------------------------------
+
+    def search(self, *args: Any, **kwargs: Any) -> Any:
+        """Search this bucket's index (not wired yet).
+
+        Raises:
+            SearchNotConfiguredError: always, until search is configured with
+                ``t4.config`` and wired to a search backend.
+        """
+        raise SearchNotConfiguredError(
+            f"search on s3://{self.name} is not configured: search needs a T4 catalog "
+            "(configured with t4.config), which is not wired to this client yet"
+        )
+
+
+

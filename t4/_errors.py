@@ -1,0 +1,166 @@
+"""The errors of the ``t4`` client, and the one place S3 errors are translated.
+
+Every error the client raises on purpose derives from :class:`T4Error`, so
+``except t4.T4Error`` catches them all. Where a built-in exception describes the
+failure, the error is also an instance of it, so callers who know nothing of
+``t4`` still catch it::
+
+    T4Error                                   base of every error below
+    ├── NotFoundError(FileNotFoundError)      NoSuchKey, NoSuchVersion, NoSuchBucket, HTTP 404
+    ├── AccessDeniedError(PermissionError)    AccessDenied, HTTP 403
+    ├── S3Error                               any other S3 error (``.code``, ``.status``)
+    ├── InvalidLocationError(ValueError)      a bucket URL, key or version that cannot be used
+    ├── MetadataError(ValueError)             ``meta=`` that is not a JSON object, or unreadable
+    │   └── MetadataTooLargeError             user metadata over S3's 2 KB, refused before upload
+    ├── FormatError(ValueError)               an object that cannot be (de)serialized
+    ├── UnsafeKeyError(ValueError)            keys that would write outside a fetch's destination
+    ├── LocalPathConflictError                keys that map to the same local path (``a``, ``a/b``)
+    ├── TransferError                         some files of a folder transfer failed (``.errors``)
+    ├── DeleteError                           DeleteObjects refused some keys (``.errors``)
+    └── SearchNotConfiguredError              ``Bucket.search`` is not wired to a backend yet
+
+botocore's ``ClientError`` (and its connection errors, once retries are spent)
+are translated by :func:`translate` only, with the original kept as
+``__cause__``; callers never need to import botocore.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class T4Error(Exception):
+    """Base class of every error raised by the ``t4`` client."""
+
+
+class NotFoundError(T4Error, FileNotFoundError):
+    """The bucket, key or version does not exist."""
+
+
+class AccessDeniedError(T4Error, PermissionError):
+    """S3 refused the request for lack of permission."""
+
+
+class S3Error(T4Error):
+    """An S3 error with no more specific class; ``code`` and ``status`` say which."""
+
+    def __init__(self, message: str, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class InvalidLocationError(T4Error, ValueError):
+    """A bucket URL, key or version id that the client cannot use."""
+
+
+class MetadataError(T4Error, ValueError):
+    """User metadata that is not a JSON object, or stored metadata that cannot be read."""
+
+
+class MetadataTooLargeError(MetadataError):
+    """The object's user metadata would exceed S3's limit; nothing was uploaded."""
+
+
+class FormatError(T4Error, ValueError):
+    """An object that cannot be serialized, or bytes that cannot be deserialized."""
+
+
+class UnsafeKeyError(T4Error, ValueError):
+    """Keys that would be written outside the destination folder; nothing was written."""
+
+    def __init__(self, message: str, keys: Sequence[str] = ()):
+        super().__init__(message)
+        self.keys = list(keys)
+
+
+class LocalPathConflictError(T4Error):
+    """Keys that map to the same local path (a file ``a`` and a folder ``a/``)."""
+
+    def __init__(self, message: str, keys: Sequence[str] = ()):
+        super().__init__(message)
+        self.keys = list(keys)
+
+
+class TransferError(T4Error):
+    """Some files of a folder transfer failed; ``errors`` maps each to its error."""
+
+    def __init__(self, message: str, errors: dict[str, BaseException]):
+        super().__init__(message)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class DeleteFailure:
+    """One key that ``DeleteObjects`` refused."""
+
+    key: str
+    version_id: str | None
+    code: str
+    message: str
+
+
+class DeleteError(T4Error):
+    """``DeleteObjects`` answered with per-key errors; ``errors`` lists them all."""
+
+    def __init__(self, message: str, errors: Sequence[DeleteFailure]):
+        super().__init__(message)
+        self.errors = list(errors)
+
+
+class SearchNotConfiguredError(T4Error):
+    """Search needs a search backend, which is configured with ``t4.config`` (not wired yet)."""
+
+
+# One table from S3 error codes to classes. HEAD answers carry no body, so their
+# code is the bare HTTP status ("404", "403"); the status column covers those.
+_BY_CODE: dict[str, type[T4Error]] = {
+    "NoSuchKey": NotFoundError,
+    "NoSuchVersion": NotFoundError,
+    "NoSuchBucket": NotFoundError,
+    "NotFound": NotFoundError,
+    "404": NotFoundError,
+    "AccessDenied": AccessDeniedError,
+    "AllAccessDisabled": AccessDeniedError,
+    "InvalidAccessKeyId": AccessDeniedError,
+    "SignatureDoesNotMatch": AccessDeniedError,
+    "Forbidden": AccessDeniedError,
+    "403": AccessDeniedError,
+}
+_BY_STATUS: dict[int, type[T4Error]] = {404: NotFoundError, 403: AccessDeniedError}
+
+
+def describe(bucket: str, key: str | None = None, version_id: str | None = None) -> str:
+    """``s3://bucket/key?versionId=...`` as it appears in messages."""
+    text = f"s3://{bucket}/{key}" if key is not None else f"s3://{bucket}"
+    return f"{text}?versionId={version_id}" if version_id else text
+
+
+def translate(
+    exc: BaseException, bucket: str, key: str | None = None, version_id: str | None = None
+) -> T4Error:
+    """The project error for a botocore error raised while working on ``bucket``/``key``.
+
+    The caller raises the result ``from exc``. Errors that are already project
+    errors come back unchanged.
+    """
+    if isinstance(exc, T4Error):
+        return exc
+    where = describe(bucket, key, version_id)
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error", {}) or {}
+        code = str(error.get("Code") or "")
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        message = error.get("Message") or ""
+        cls = _BY_CODE.get(code) or _BY_STATUS.get(status or 0)
+        if code == "NoSuchBucket":
+            where = f"s3://{bucket}"
+        detail = f"{code or status}: {message}" if message else f"{code or status}"
+        if cls is NotFoundError:
+            return NotFoundError(f"{where} not found ({detail})")
+        if cls is AccessDeniedError:
+            return AccessDeniedError(f"access denied to {where} ({detail})")
+        return S3Error(f"S3 error on {where} ({detail})", code=code or None, status=status)
+    return S3Error(f"S3 request on {where} failed: {type(exc).__name__}: {exc}")
