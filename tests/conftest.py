@@ -20,7 +20,8 @@ import pytest
 
 from infra.local.endpoints import Endpoints
 
-START_HINT = "start the local stack with `./dev up` (or set T4_ES_URL / T4_TIKA_URL / AWS_ENDPOINT_URL)"
+START_HINT = ("start the local stack with `./dev up` "
+              "(or set T4_ES_URL / T4_TIKA_URL / AWS_ENDPOINT_URL)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,0 +1,59 @@
+"""python -m infra.local up|down|status|logs|env|demo"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from infra.local import procs, stack
+from infra.local.endpoints import Endpoints
+from infra.local.errors import StackError
+from infra.local.settings import StackSettings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local",
+                                     description="The t4-search local stack.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="fetch what is missing, start every service, wait until healthy")
+    sub.add_parser("down", help="stop the processes that `up` started")
+    sub.add_parser("status", help="what runs where")
+    logs = sub.add_parser("logs", help="the last lines of a service's log")
+    logs.add_argument("service", choices=stack.ORDER)
+    logs.add_argument("-n", "--lines", type=int, default=40)
+    sub.add_parser("env", help="shell exports that point programs at the stack")
+    demo = sub.add_parser("demo", help="index sample files through the pipeline and search them")
+    demo.add_argument("--bucket", default="t4-demo")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = StackSettings.from_env()
+        if args.command == "up":
+            stack.up(settings)
+            print(f"stack is up; state in {settings.home}")
+        elif args.command == "down":
+            stack.down(settings)
+        elif args.command == "status":
+            rows = stack.status(settings)
+            for row in rows:
+                state = "healthy" if row.healthy else ("unhealthy" if row.pid else "stopped")
+                print(f"{row.name:<14} {state:<19} pid={row.pid or '-':<8} {row.where}")
+            print(f"logs in {settings.log_dir}; credentials in {settings.credentials_file}")
+            return 0 if all(r.healthy for r in rows) else 3
+        elif args.command == "logs":
+            print(procs.tail(stack.log_path(settings, args.service), args.lines))
+        elif args.command == "env":
+            for key, value in Endpoints.resolve(settings).es_env().items():
+                print(f"export {key}={shlex.quote(value)}")
+        elif args.command == "demo":
+            from infra.local import demo as demo_mod
+            return demo_mod.run(settings, bucket=args.bucket)
+    except StackError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

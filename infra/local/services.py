@@ -1,0 +1,220 @@
+"""The stack's four services and how each is prepared, started and checked."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pwd
+import secrets
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from infra.local import fetch, java
+from infra.local.errors import StackError
+from infra.local.procs import ProcessSpec
+from infra.local.settings import StackSettings
+
+ES_ADMIN = "t4admin"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def http_ok(url: str, auth: tuple[str, str] | None = None, timeout: float = 2.0) -> bool:
+    """True when ``url`` answers 2xx."""
+    request = urllib.request.Request(url)
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return 200 <= resp.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+# -- Elasticsearch ------------------------------------------------------------
+
+def _es_run_user(settings: StackSettings) -> str | None:
+    """Elasticsearch refuses root: as root, run it as an unprivileged user (created if missing)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(settings.es_user)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        settings.es_user], check=True, capture_output=True)
+    return settings.es_user
+
+
+def _chown_tree(path: Path, user: str) -> None:
+    entry = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(path):
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
+
+
+def _write_es_config(settings: StackSettings, es_home: Path) -> None:
+    config = es_home / "config"
+    (config / "elasticsearch.yml").write_text(
+        "# Written by `python -m infra.local up`; edits are overwritten.\n"
+        "cluster.name: t4-local\n"
+        "node.name: t4-local-1\n"
+        "discovery.type: single-node\n"
+        f"network.host: {settings.host}\n"
+        f"http.port: {settings.es_port}\n"
+        "transport.port: 0\n"
+        f"path.data: {settings.state_dir / 'es-data'}\n"
+        f"path.logs: {settings.log_dir / 'elasticsearch'}\n"
+        # These machines have been seen with 287 MB free: at the flood stage indices turn
+        # read-only and every write gets 429 forever.
+        "cluster.routing.allocation.disk.threshold_enabled: false\n"
+        "xpack.security.enabled: true\n"
+        "xpack.security.http.ssl.enabled: false\n"
+        "xpack.security.transport.ssl.enabled: false\n"
+        "xpack.ml.enabled: false\n"
+        "action.destructive_requires_name: true\n"
+    )
+    (config / "jvm.options.d").mkdir(exist_ok=True)
+    (config / "jvm.options.d" / "t4-heap.options").write_text(
+        f"-Xms{settings.es_heap}\n-Xmx{settings.es_heap}\n")
+
+
+def es_credentials(settings: StackSettings, es_home: Path, java_home: Path) -> dict[str, str]:
+    """The admin credentials of the local cluster, made at first start (file realm user)."""
+    if settings.credentials_file.is_file():
+        creds = settings.credentials()
+        users_file = es_home / "config" / "users"
+        users = users_file.read_text() if users_file.exists() else ""
+        if users.startswith(f"{creds['username']}:") or f"\n{creds['username']}:" in users:
+            return creds
+    password = secrets.token_urlsafe(24)
+    tool = str(es_home / "bin" / "elasticsearch-users")
+    env = {**os.environ, "ES_JAVA_HOME": str(java_home)}
+    proc = subprocess.run([tool, "useradd", ES_ADMIN, "-p", password, "-r", "superuser"],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0 and "already exists" in proc.stdout + proc.stderr:
+        proc = subprocess.run([tool, "passwd", ES_ADMIN, "-p", password],
+                              capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise StackError("could not create the Elasticsearch admin user: "
+                         f"{proc.stdout}{proc.stderr}")
+    creds = {"username": ES_ADMIN, "password": password}
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(settings.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(creds, fh)
+    os.chmod(settings.credentials_file, 0o600)
+    return creds
+
+
+def elasticsearch_spec(settings: StackSettings) -> ProcessSpec:
+    """Fetch, configure and describe the Elasticsearch process."""
+    min_java = 21 if int(settings.es_version.split(".")[0]) >= 9 else 17
+    java_home = java.find_java(min_java, f"Elasticsearch {settings.es_version}")
+    es_home = fetch.fetch_elasticsearch(settings.es_version, settings.cache_dir)
+    user = _es_run_user(settings)
+    _write_es_config(settings, es_home)
+    creds = es_credentials(settings, es_home, java_home)
+    folders = [settings.state_dir / name for name in ("es-data", "es-tmp")]
+    folders.append(settings.log_dir / "elasticsearch")
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+    if user:
+        # The unprivileged user must reach its folders through every parent.
+        for parent in (settings.home, settings.state_dir, settings.log_dir, settings.cache_dir):
+            parent.chmod(parent.stat().st_mode | 0o711)
+        for tree in (es_home, *folders):
+            _chown_tree(tree, user)
+    auth = (creds["username"], creds["password"])
+    return ProcessSpec(
+        name="elasticsearch",
+        argv=[str(es_home / "bin" / "elasticsearch")],
+        log=settings.log_dir / "elasticsearch.out",
+        pidfile=settings.run_dir / "elasticsearch.pid",
+        healthy=lambda: http_ok(f"{settings.es_url}/_cluster/health?wait_for_status=yellow"
+                                "&timeout=1s", auth),
+        port=settings.es_port,
+        env={"ES_JAVA_HOME": str(java_home), "ES_TMPDIR": str(settings.state_dir / "es-tmp")},
+        cwd=es_home,
+        user=user,
+        health_timeout=float(os.environ.get("T4_STACK_ES_TIMEOUT", "180")),
+        port_env="T4_STACK_ES_PORT",
+    )
+
+
+# -- Tika, moto, worker --------------------------------------------------------
+
+def tika_spec(settings: StackSettings) -> ProcessSpec:
+    java_home = java.find_java(11, f"Tika server {settings.tika_version}")
+    jar = fetch.fetch_tika(settings.tika_version, settings.cache_dir)
+    return ProcessSpec(
+        name="tika",
+        argv=[str(java_home / "bin" / "java"), "-Xmx1g", "-jar", str(jar),
+              "-h", settings.host, "-p", str(settings.tika_port)],
+        log=settings.log_dir / "tika.log",
+        pidfile=settings.run_dir / "tika.pid",
+        healthy=lambda: http_ok(f"{settings.tika_url}/version"),
+        port=settings.tika_port,
+        health_timeout=float(os.environ.get("T4_STACK_TIKA_TIMEOUT", "120")),
+        port_env="T4_STACK_TIKA_PORT",
+    )
+
+
+def moto_spec(settings: StackSettings) -> ProcessSpec:
+    return ProcessSpec(
+        name="moto",
+        argv=[sys.executable, "-m", "moto.server", "-H", settings.host, "-p",
+              str(settings.moto_port)],
+        log=settings.log_dir / "moto.log",
+        pidfile=settings.run_dir / "moto.pid",
+        healthy=lambda: http_ok(f"{settings.moto_url}/moto-api/"),
+        port=settings.moto_port,
+        health_timeout=60.0,
+        port_env="T4_STACK_MOTO_PORT",
+    )
+
+
+def worker_heartbeat(settings: StackSettings) -> Path:
+    return settings.run_dir / "worker.heartbeat"
+
+
+def worker_alive(heartbeat: Path, pidfile: Path, max_age: float = 30.0) -> bool:
+    """The worker writes its pid to the heartbeat file every loop: fresh and ours means alive."""
+    try:
+        fresh = time.time() - heartbeat.stat().st_mtime < max_age
+        return fresh and heartbeat.read_text().strip() == pidfile.read_text().strip()
+    except OSError:
+        return False
+
+
+def worker_spec(settings: StackSettings, service_env: dict[str, str]) -> ProcessSpec:
+    heartbeat = worker_heartbeat(settings)
+
+    pidfile = settings.run_dir / "worker.pid"
+
+    def healthy() -> bool:
+        return worker_alive(heartbeat, pidfile)
+
+    env = {
+        **service_env,
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        "PYTHONPATH": str(REPO_ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    return ProcessSpec(
+        name="worker",
+        argv=[sys.executable, "-m", "infra.local.worker", "--queue-prefix", settings.queue_prefix,
+              "--heartbeat", str(heartbeat)],
+        log=settings.log_dir / "worker.log",
+        pidfile=pidfile,
+        healthy=healthy,
+        env=env,
+        cwd=REPO_ROOT,
+        health_timeout=60.0,
+    )

@@ -1,0 +1,226 @@
+"""The local indexer worker: plays AWS Lambda's SQS event source mapping faithfully.
+
+For each queue whose name starts with the prefix (dead-letter queues excluded) it
+receives batches, calls the handler with a Lambda-shaped SQS event and a context
+whose remaining time runs down like Lambda's, then deletes only the messages the
+handler did not list in ``batchItemFailures``. Failed messages reappear after the
+queue's visibility timeout; the queue's redrive policy (``maxReceiveCount``) moves
+a message that keeps failing to its dead-letter queue. A handler that raises, runs
+past its timeout or answers malformed ``batchItemFailures`` fails the whole batch,
+as on Lambda.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+log = logging.getLogger("t4.worker")
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class LambdaContext:
+    """The part of Lambda's context object handlers use."""
+
+    def __init__(self, function_name: str, timeout_s: float) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function_name}"
+        self.memory_limit_in_mb = 1024
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    batch_size: int = 10
+    wait_seconds: int = 1
+    function_timeout: float = 60.0
+    function_name: str = "t4-indexer"
+
+
+@dataclass
+class BatchOutcome:
+    deleted: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda hands an SQS-triggered function for ``messages``."""
+    records = []
+    for msg in messages:
+        records.append({
+            "messageId": msg["MessageId"],
+            "receiptHandle": msg["ReceiptHandle"],
+            "body": msg["Body"],
+            "attributes": msg.get("Attributes", {}),
+            "messageAttributes": msg.get("MessageAttributes", {}),
+            "md5OfBody": msg.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": region,
+        })
+    return {"Records": records}
+
+
+def failed_ids(response: Any, batch_ids: set[str]) -> set[str]:
+    """The message ids to keep from a handler's answer; all of them when the answer is malformed."""
+    if response is None:
+        return set()
+    if not isinstance(response, dict):
+        return set(batch_ids)
+    items = response.get("batchItemFailures", [])
+    if not isinstance(items, list):
+        return set(batch_ids)
+    out: set[str] = set()
+    for item in items:
+        ident = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if ident not in batch_ids:
+            return set(batch_ids)  # Lambda fails the whole batch on an unknown identifier
+        out.add(ident)
+    return out
+
+
+def process_batch(sqs: Any, queue_url: str, queue_arn: str, handler: Handler,
+                  config: WorkerConfig, region: str) -> BatchOutcome | None:
+    """Receive one batch from ``queue_url``, run the handler, delete what succeeded."""
+    resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=config.batch_size,
+                               WaitTimeSeconds=config.wait_seconds, AttributeNames=["All"],
+                               MessageAttributeNames=["All"])
+    messages = resp.get("Messages", [])
+    if not messages:
+        return None
+    ids = {m["MessageId"] for m in messages}
+    context = LambdaContext(config.function_name, config.function_timeout)
+    started = time.monotonic()
+    try:
+        answer = handler(sqs_event(messages, queue_arn, region), context)
+        keep = failed_ids(answer, ids)
+    except Exception:  # noqa: BLE001 - Lambda's contract: an exception fails the batch
+        log.exception("handler raised; the whole batch of %d returns to the queue", len(ids))
+        keep = set(ids)
+    if time.monotonic() - started > config.function_timeout:
+        log.error("handler ran past its %.0f s timeout; the whole batch returns",
+                  config.function_timeout)
+        keep = set(ids)
+    done = [m for m in messages if m["MessageId"] not in keep]
+    for start in range(0, len(done), 10):
+        chunk = done[start:start + 10]
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
+    outcome = BatchOutcome(deleted=[m["MessageId"] for m in done], failed=sorted(keep))
+    log.info("queue=%s batch=%d deleted=%d failed=%d", queue_url.rsplit("/", 1)[-1],
+             len(messages), len(outcome.deleted), len(outcome.failed))
+    return outcome
+
+
+class Worker:
+    """Polls every matching queue on its own thread until ``stop()``."""
+
+    def __init__(self, sqs: Any, handler: Handler, *, queue_prefix: str | None = None,
+                 queue_urls: list[str] | None = None, config: WorkerConfig | None = None,
+                 heartbeat: Path | None = None, region: str = "us-east-1") -> None:
+        if not queue_prefix and not queue_urls:
+            raise ValueError("give queue_prefix or queue_urls")
+        self.sqs, self.handler, self.config = sqs, handler, config or WorkerConfig()
+        self.queue_prefix, self.static_urls = queue_prefix, list(queue_urls or [])
+        self.heartbeat, self.region = heartbeat, region
+        self._stop = threading.Event()
+        self._threads: dict[str, threading.Thread] = {}
+
+    def _discover(self) -> list[str]:
+        urls = list(self.static_urls)
+        if self.queue_prefix:
+            paginator = self.sqs.get_paginator("list_queues")
+            for page in paginator.paginate(QueueNamePrefix=self.queue_prefix):
+                urls += [u for u in page.get("QueueUrls", []) if not u.endswith("-dlq")]
+        return urls
+
+    def _poll(self, url: str) -> None:
+        try:
+            arn = self.sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        except Exception:  # noqa: BLE001
+            log.warning("queue %s vanished before polling", url)
+            return
+        while not self._stop.is_set():
+            try:
+                process_batch(self.sqs, url, arn, self.handler, self.config, self.region)
+            except self.sqs.exceptions.QueueDoesNotExist:
+                log.info("queue %s was deleted; no longer polled", url)
+                return
+            except Exception:  # noqa: BLE001 - keep polling through transient SQS errors
+                log.exception("polling %s failed", url)
+                time.sleep(1)
+
+    def run(self) -> None:
+        """Poll until ``stop()``; discover new queues every two seconds."""
+        while not self._stop.is_set():
+            try:
+                for url in self._discover():
+                    thread = self._threads.get(url)
+                    if thread is None or not thread.is_alive():
+                        thread = threading.Thread(target=self._poll, args=(url,), daemon=True,
+                                                  name=f"poll-{url.rsplit('/', 1)[-1]}")
+                        self._threads[url] = thread
+                        thread.start()
+                if self.heartbeat:
+                    self.heartbeat.write_text(str(os.getpid()))
+            except Exception:  # noqa: BLE001
+                log.exception("queue discovery failed")
+            self._stop.wait(2.0)
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, daemon=True, name="worker")
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads.values():
+            thread.join(timeout=self.config.wait_seconds + 5)
+
+
+def load_handler(spec: str) -> Handler:
+    """``module:function`` -> the function."""
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name or "handler")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queue-prefix", default="t4-events")
+    parser.add_argument("--handler", default="lambdas.indexer.app:handler")
+    parser.add_argument("--heartbeat", type=Path)
+    parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    session = boto3.Session()
+    worker = Worker(session.client("sqs"), load_handler(args.handler),
+                    queue_prefix=args.queue_prefix, heartbeat=args.heartbeat,
+                    config=WorkerConfig(batch_size=args.batch_size, function_timeout=args.timeout),
+                    region=session.region_name or "us-east-1")
+    log.info("worker polling queues named %s* with %s", args.queue_prefix, args.handler)
+    worker.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""The local stack's services are real and wired: Elasticsearch, Tika, moto server, the worker."""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.request
+
+import pytest
+from elasticsearch import AuthenticationException, Elasticsearch
+
+from infra.local import procs, stack
+from infra.local.settings import StackSettings
+from tests.support.aws import make_queue, notify_queue, queue_depth, wait_for
+
+
+def test_elasticsearch_is_healthy_and_authenticated(es, endpoints):
+    health = es.cluster.health()
+    assert health["status"] in ("green", "yellow")
+    # GET / lives in the rest-root module, which the integ-test distribution lacks.
+    nodes = es.nodes.info(metric="jvm")["nodes"]
+    assert all(int(n["version"].split(".")[0]) >= 8 for n in nodes.values())
+
+
+def test_authenticated_index_and_search_round_trip(es, unique_name):
+    index = unique_name("idx")
+    try:
+        es.index(index=index, id="1", document={"title": "thor rides again"}, refresh=True)
+        hits = es.search(index=index, query={"match": {"title": "thor"}})["hits"]["hits"]
+        assert [h["_id"] for h in hits] == ["1"]
+    finally:
+        es.indices.delete(index=index, ignore_unavailable=True)
+
+
+def test_unauthenticated_request_is_refused(endpoints):
+    anonymous = Elasticsearch(endpoints.es_url, ca_certs=endpoints.es_ca_certs)
+    with pytest.raises(AuthenticationException):
+        anonymous.cluster.health()
+    wrong = Elasticsearch(endpoints.es_url, basic_auth=("t4admin", "not-the-password"))
+    with pytest.raises(AuthenticationException):
+        wrong.search(index="*")
+
+
+def _pdf_bytes(text: str) -> bytes:
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    page = canvas.Canvas(buf)
+    page.drawString(72, 720, text)
+    page.save()
+    return buf.getvalue()
+
+
+def test_tika_extracts_text_from_a_generated_pdf(tika_url):
+    pdf = _pdf_bytes("Mjolnir belongs to thor")
+    request = urllib.request.Request(f"{tika_url}/tika", data=pdf, method="PUT", headers={
+        "Accept": "text/plain", "Content-Type": "application/pdf",
+        "X-Tika-OCRskipOcr": "true"})
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        text = resp.read().decode()
+    assert "Mjolnir belongs to thor" in text
+
+
+def test_put_produces_an_s3_notification_in_the_queue(s3, sqs, bucket, unique_name):
+    # A name outside the worker's prefix: this test reads the queue itself.
+    url, arn, _ = make_queue(sqs, unique_name("q"))
+    notify_queue(s3, bucket, arn)
+    s3.put_object(Bucket=bucket, Key="a b+c/ü.txt", Body=b"hello")
+
+    def records():
+        out = []
+        for msg in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                       WaitTimeSeconds=1).get("Messages", []):
+            out += json.loads(msg["Body"]).get("Records", [])
+        return out
+
+    got = wait_for(records, what="the ObjectCreated record")
+    assert got[0]["eventName"].startswith("ObjectCreated:")
+    assert got[0]["s3"]["bucket"]["name"] == bucket
+    # moto encodes keys as S3 does: quote_plus.
+    assert got[0]["s3"]["object"]["key"] == "a+b%2Bc%2F%C3%BC.txt"
+
+
+def test_stack_worker_consumes_events_of_a_wired_bucket(s3, sqs, bucket):
+    settings = StackSettings.from_env()
+    status = {row.name: row for row in stack.status(settings)}
+    assert status["worker"].healthy, "the stack's worker is not running: ./dev up"
+    name = f"{settings.queue_prefix}-smoke-{bucket[-8:]}"
+    url, arn, _ = make_queue(sqs, name, max_receive_count=3)
+    notify_queue(s3, bucket, arn)
+    s3.put_object(Bucket=bucket, Key="reaches/the/worker.txt", Body=b"x")
+    log = stack.log_path(settings, "worker")
+    wait_for(lambda: f"s3://{bucket}/reaches/the/worker.txt" in procs.tail(log, 400),
+             timeout=30, what="the worker to log the event")
+    wait_for(lambda: queue_depth(sqs, url) == (0, 0), what="the queue to drain")

@@ -1,0 +1,76 @@
+"""The local worker plays Lambda's SQS trigger: partial batch failures, redelivery, dead letters."""
+
+from __future__ import annotations
+
+import time
+
+from infra.local.worker import LambdaContext, Worker, WorkerConfig, process_batch
+from tests.support.aws import make_queue, queue_depth, wait_for
+
+
+class RecordingHandler:
+    """Fails ``fail-always`` every time and ``fail-once`` on its first delivery."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[tuple[str, str]] = []
+        self.remaining: list[int] = []
+
+    def __call__(self, event, context):
+        self.remaining.append(context.get_remaining_time_in_millis())
+        failures = []
+        for record in event["Records"]:
+            assert record["eventSource"] == "aws:sqs"
+            count = record["attributes"]["ApproximateReceiveCount"]
+            self.deliveries.append((record["body"], count))
+            if record["body"] == "fail-always" or (record["body"] == "fail-once" and count == "1"):
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+
+def test_worker_deletes_handled_keeps_failed_and_dead_letters_the_hopeless(sqs, unique_name):
+    url, _, dlq_url = make_queue(sqs, unique_name("wq"), visibility_timeout=1,
+                                 max_receive_count=2)
+    for body in ("ok", "fail-once", "fail-always"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    handler = RecordingHandler()
+    worker = Worker(sqs, handler, queue_urls=[url],
+                    config=WorkerConfig(batch_size=10, wait_seconds=1, function_timeout=5))
+    worker.start()
+    try:
+        def dead_letters():
+            msgs = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=1).get("Messages", [])
+            return [m["Body"] for m in msgs]
+
+        assert wait_for(dead_letters, timeout=40, what="a dead letter") == ["fail-always"]
+        wait_for(lambda: queue_depth(sqs, url) == (0, 0), timeout=20, what="the queue to drain")
+    finally:
+        worker.stop()
+    bodies = [body for body, _ in handler.deliveries]
+    assert bodies.count("ok") == 1, "a handled message was delivered again"
+    assert ("fail-once", "2") in handler.deliveries, "a failed message was not redelivered"
+    assert bodies.count("fail-always") == 2, "maxReceiveCount=2 allows exactly two deliveries"
+    assert all(0 < ms <= 5000 for ms in handler.remaining)
+
+
+def test_a_raising_handler_fails_the_whole_batch(sqs, unique_name):
+    url, arn, _ = make_queue(sqs, unique_name("wq"), visibility_timeout=1)
+    for body in ("a", "b"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+
+    def boom(event, context):
+        raise RuntimeError("handler crashed")
+
+    config = WorkerConfig(batch_size=10, wait_seconds=1)
+    outcome = wait_for(lambda: process_batch(sqs, url, arn, boom, config, "us-east-1"),
+                       what="a batch")
+    assert outcome.deleted == []
+    assert len(outcome.failed) == 2
+    time.sleep(1.2)
+    assert sum(queue_depth(sqs, url)) == 2
+
+
+def test_lambda_context_remaining_time_runs_down():
+    context = LambdaContext("fn", timeout_s=2.0)
+    first = context.get_remaining_time_in_millis()
+    time.sleep(0.1)
+    assert 0 < context.get_remaining_time_in_millis() < first <= 2000

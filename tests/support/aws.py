@@ -1,0 +1,62 @@
+"""Helpers that wire buckets to queues on moto server and wait for results."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def make_queue(sqs: Any, name: str, *, visibility_timeout: int = 30,
+               max_receive_count: int | None = None) -> tuple[str, str, str | None]:
+    """Create ``name`` (and ``name-dlq`` with a redrive policy when ``max_receive_count``).
+
+    Returns (queue url, queue arn, dead-letter queue url or None).
+    """
+    attributes = {"VisibilityTimeout": str(visibility_timeout)}
+    dlq_url = None
+    if max_receive_count:
+        dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+        dlq_arn = queue_arn(sqs, dlq_url)
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)})
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    return url, queue_arn(sqs, url), dlq_url
+
+
+def queue_arn(sqs: Any, url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+
+
+def notify_queue(s3: Any, bucket: str, arn: str) -> None:
+    """Send the bucket's object-created, removed and expiration events to the queue."""
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{
+            "QueueArn": arn,
+            "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"],
+        }]})
+
+
+def queue_depth(sqs: Any, url: str) -> tuple[int, int]:
+    """(visible, in flight) message counts."""
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return (int(attrs["ApproximateNumberOfMessages"]),
+            int(attrs["ApproximateNumberOfMessagesNotVisible"]))
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.2,
+             what: str = "condition") -> T:
+    """Poll ``predicate`` until it returns a truthy value; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
