@@ -1,0 +1,268 @@
+"""Index lifecycle on a live cluster: the one module of ``t4index`` that does I/O.
+
+The Elasticsearch client is injected (any object with the elasticsearch-py 8.x
+API); this module never imports the ``elasticsearch`` package. Client errors
+are translated to ``IndexStateError`` here, with the original as ``__cause__``.
+
+Writes through an alias must send ``require_alias=true`` (``WRITE_PARAMS``):
+otherwise a write to a missing alias silently creates a concrete index of that
+name. Indices are deleted by exact name only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from t4index.errors import IndexStateError, T4IndexError
+from t4index.mapping import MAPPING_VERSION, index_settings, index_template, mappings
+from t4index.names import (
+    ALIAS_PREFIX,
+    INDEX_PREFIX,
+    TEMPLATE_NAME,
+    alias_name,
+    index_name,
+    index_part,
+    parse_index_name,
+)
+from t4index.query import SearchPage, SearchQuery, build_search_body, parse_response
+
+WRITE_PARAMS: dict[str, Any] = {"require_alias": True}
+"""Parameters for every index/bulk call through an alias: ``es.bulk(..., **WRITE_PARAMS)``."""
+
+
+@dataclass(frozen=True)
+class BucketIndex:
+    """A bucket's alias and the concrete index it writes to."""
+
+    bucket: str
+    alias: str
+    write_index: str
+    mapping_version: int
+    created: bool
+
+
+def _status(exc: BaseException) -> int | None:
+    return getattr(exc, "status_code", None) or getattr(exc, "status", None)
+
+
+def _error_type(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        return str(body.get("error", {}).get("type", ""))
+    return str(getattr(exc, "error", ""))
+
+
+def ensure_template(es: Any) -> bool:
+    """Put the index template unless the cluster holds a newer mapping version's.
+
+    Returns:
+        True when the template was written, False when a newer one was kept.
+    Raises:
+        IndexStateError: the cluster refused the template.
+    """
+    try:
+        if es.indices.exists_index_template(name=TEMPLATE_NAME):
+            found = es.indices.get_index_template(name=TEMPLATE_NAME)["index_templates"]
+            meta = (found[0]["index_template"].get("_meta") or {}) if found else {}
+            if int(meta.get("mapping_version", 0)) > MAPPING_VERSION:
+                return False
+        es.indices.put_index_template(name=TEMPLATE_NAME, **index_template())
+    except Exception as exc:
+        raise IndexStateError(f"could not put index template {TEMPLATE_NAME!r}: {exc}") from exc
+    return True
+
+
+def _alias_targets(es: Any, alias: str) -> dict[str, bool]:
+    """Concrete indices behind ``alias`` -> whether each is the write index."""
+    if not es.indices.exists_alias(name=alias):
+        return {}
+    found = es.indices.get_alias(name=alias)
+    out = {}
+    for index, spec in found.items():
+        alias_spec = spec.get("aliases", {}).get(alias, {})
+        out[index] = bool(alias_spec.get("is_write_index", len(found) == 1))
+    return out
+
+
+def _write_index(bucket: str, alias: str, targets: dict[str, bool]) -> tuple[str, int]:
+    writers = [name for name, is_write in targets.items() if is_write]
+    if len(writers) != 1:
+        raise IndexStateError(f"alias {alias!r} has {len(writers)} write indices among "
+                              f"{sorted(targets)}; set exactly one with is_write_index")
+    version = parse_index_name(writers[0], bucket)
+    if version is None:
+        expected = f"{INDEX_PREFIX}<N>-{index_part(bucket)}"
+        raise IndexStateError(f"alias {alias!r} writes to {writers[0]!r}, which is not one of "
+                              f"bucket {bucket!r}'s indices ({expected})")
+    return writers[0], version
+
+
+def _create_index(es: Any, name: str, aliases: dict[str, Any] | None = None) -> bool:
+    """Create ``name`` with the current settings and mappings; False if it exists."""
+    try:
+        es.indices.create(index=name, settings=index_settings(), mappings=mappings(),
+                          aliases=aliases or None, wait_for_active_shards="1")
+    except Exception as exc:
+        if _error_type(exc) == "resource_already_exists_exception":
+            return False
+        raise IndexStateError(f"could not create index {name!r}: {exc}") from exc
+    return True
+
+
+def ensure_bucket_index(es: Any, bucket: str) -> BucketIndex:
+    """Make sure ``bucket``'s alias exists and writes to a concrete index.
+
+    On first use creates ``index_name(bucket, MAPPING_VERSION)`` with the alias as
+    its write alias in one request (two concurrent callers both succeed). An alias
+    that already exists is left as it is, whatever its mapping version.
+
+    Returns:
+        The ``BucketIndex``; ``created`` tells whether this call created the index.
+    Raises:
+        IndexStateError: a concrete index holds the alias's name (a write without
+            ``require_alias``), the alias has no single write index, or the cluster
+            refused.
+    """
+    alias = alias_name(bucket)
+    try:
+        targets = _alias_targets(es, alias)
+        if not targets and es.indices.exists(index=alias):
+            raise IndexStateError(
+                f"a concrete index named {alias!r} exists where bucket {bucket!r}'s alias "
+                "belongs (a write without require_alias=true created it); move its "
+                f"documents to {index_name(bucket, MAPPING_VERSION)!r} and delete it by name"
+            )
+        if targets:
+            write, version = _write_index(bucket, alias, targets)
+            return BucketIndex(bucket, alias, write, version, created=False)
+        name = index_name(bucket, MAPPING_VERSION)
+        created = _create_index(es, name, {alias: {"is_write_index": True}})
+        if not created:  # a concurrent caller won, or the index lost its alias
+            targets = _alias_targets(es, alias)
+            if not targets:
+                es.indices.update_aliases(actions=[{"add": {
+                    "index": name, "alias": alias, "is_write_index": True}}])
+                targets = {name: True}
+        write, version = _write_index(bucket, alias, targets or {name: True})
+    except T4IndexError:
+        raise
+    except Exception as exc:
+        raise IndexStateError(f"could not set up the index of bucket {bucket!r}: {exc}") from exc
+    return BucketIndex(bucket, alias, write, version, created=created)
+
+
+def prepare_version(es: Any, bucket: str, new_version: int) -> str:
+    """Create ``bucket``'s concrete index for ``new_version``, outside the alias.
+
+    While a reindex fills it, writers send to both the alias and this index.
+
+    Returns:
+        The new index's name (it may already have existed).
+    Raises:
+        IndexStateError: the cluster refused.
+    """
+    name = index_name(bucket, new_version)
+    _create_index(es, name)
+    return name
+
+
+def roll_to_new_version(es: Any, bucket: str, new_version: int) -> BucketIndex:
+    """Point ``bucket``'s alias at its ``new_version`` index in one atomic step.
+
+    Creates the new index if needed, then one ``_aliases`` request removes the alias
+    from every index it covered (by exact name, ``must_exist``) and adds it to the new
+    index as write index. Old indices are kept; delete them with ``delete_index``.
+
+    Returns:
+        The new ``BucketIndex``.
+    Raises:
+        IndexStateError: the alias changed concurrently, or the cluster refused.
+    """
+    alias = alias_name(bucket)
+    new_index = prepare_version(es, bucket, new_version)
+    try:
+        old = [name for name in _alias_targets(es, alias) if name != new_index]
+        actions: list[dict[str, Any]] = [
+            {"remove": {"index": name, "alias": alias, "must_exist": True}} for name in old
+        ]
+        actions.append({"add": {"index": new_index, "alias": alias, "is_write_index": True}})
+        es.indices.update_aliases(actions=actions)
+    except Exception as exc:
+        raise IndexStateError(f"could not move alias {alias!r} to {new_index!r}: {exc}") from exc
+    return BucketIndex(bucket, alias, new_index, new_version, created=True)
+
+
+def bucket_indices(es: Any, bucket: str) -> dict[str, int]:
+    """Every concrete index of ``bucket`` with its mapping version.
+
+    Returns:
+        ``{index name: mapping version}``.
+    """
+    pattern = f"{INDEX_PREFIX}*-{index_part(bucket)}"
+    try:
+        found = es.indices.get(index=pattern, allow_no_indices=True, expand_wildcards="open")
+    except Exception as exc:
+        raise IndexStateError(f"could not list the indices of bucket {bucket!r}: {exc}") from exc
+    out = {}
+    for name in found:
+        version = parse_index_name(name, bucket)
+        if version is not None:
+            out[name] = version
+    return out
+
+
+def delete_index(es: Any, name: str) -> bool:
+    """Delete one concrete index by its exact name.
+
+    Returns:
+        True if it was deleted, False if it did not exist.
+    Raises:
+        ValueError: ``name`` is a pattern, a list or an alias name of this project.
+        IndexStateError: the cluster refused.
+    """
+    if not name or any(ch in name for ch in "*?,") or name.startswith(("_", "-", ALIAS_PREFIX)):
+        raise ValueError(f"delete_index takes one exact concrete index name, got {name!r}")
+    try:
+        es.indices.delete(index=name, expand_wildcards="none", allow_no_indices=True)
+    except Exception as exc:
+        if _status(exc) == 404:
+            return False
+        raise IndexStateError(f"could not delete index {name!r}: {exc}") from exc
+    return True
+
+
+def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
+                keep_alive: str | None = None) -> SearchPage:
+    """Run one page of ``query`` over ``buckets``' aliases.
+
+    Without a cursor, opens a point in time on the aliases first; when the last page
+    is reached the point in time is closed. Invalid queries fail before any I/O.
+
+    Returns:
+        The ``SearchPage`` (pass ``page.cursor`` in the next query to continue).
+    Raises:
+        QueryError: the query is invalid.
+        IndexStateError: the cluster refused (unknown bucket, expired cursor...).
+    """
+    from dataclasses import replace
+
+    from t4index.query import Cursor
+
+    build_search_body(query)  # validate before opening anything
+    aliases = [alias_name(b) for b in ([buckets] if isinstance(buckets, str) else buckets)]
+    keep_alive = keep_alive or query.keep_alive
+    try:
+        if query.cursor is None:
+            pit = es.open_point_in_time(index=",".join(aliases), keep_alive=keep_alive)
+            query = replace(query, cursor=Cursor(pit_id=pit["id"], query_hash=query.fingerprint()),
+                            keep_alive=keep_alive)
+        resp = es.search(body=build_search_body(query))
+        page = parse_response(resp, query)
+        if not page.has_more and page.pit_id:
+            es.close_point_in_time(id=page.pit_id)
+    except T4IndexError:
+        raise
+    except Exception as exc:
+        raise IndexStateError(f"search over {aliases} failed: {exc}") from exc
+    return page

@@ -1,0 +1,327 @@
+"""The query model: one ``SearchQuery`` for the client and the search API alike.
+
+``build_search_body`` validates a query and builds the body of ``_search``;
+it sends nothing. ``parse_response`` turns the answer into a ``SearchPage``.
+Pagination uses a point in time and ``search_after`` with a ``_shard_doc``
+tiebreak: the caller opens the point in time (``lifecycle.search_page`` does
+it all) and passes it in a ``Cursor``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from t4index import fields as f
+from t4index._dates import to_es_date
+from t4index._predicates import OPERATORS, amz_meta_clauses, meta_clauses
+from t4index.errors import QueryError
+from t4index.mapping import HIGHLIGHT_MAX_ANALYZED_OFFSET
+from t4index.response import Facets, Hit, SearchPage, parse_response
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "OPERATORS",
+    "SORTS",
+    "TEXT_FIELDS",
+    "Cursor",
+    "Facets",
+    "Hit",
+    "SearchPage",
+    "SearchQuery",
+    "build_search_body",
+    "parse_response",
+]
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1_000
+"""Hits omit text and derived fields, so 1,000 hits stay well under 6 MB."""
+MAX_TEXT_QUERY_CHARS = 1_000
+FACET_SIZE = 50
+TEXT_FIELDS: tuple[str, ...] = (f"{f.KEY_TEXT}^3", f"{f.KEY_TOKENS}^2", f"{f.META_TEXT}^2", f.TEXT)
+"""Fields (with boosts) that full-text queries search."""
+_SORT_FIELDS = {"relevance": "_score", "key": f.KEY, "size": f.SIZE,
+                "last_modified": f.LAST_MODIFIED}
+SORTS: tuple[str, ...] = (
+    *_SORT_FIELDS, *(f"-{name}" for name in _SORT_FIELDS if name != "relevance")
+)
+"""Accepted ``SearchQuery.sort`` values (``-`` means descending)."""
+_KEEP_ALIVE = re.compile(r"[1-9]\d{0,3}(ms|s|m|h)")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page starts: a point in time and the last hit's sort values.
+
+    ``search_after=None`` is the first page of a freshly opened point in time.
+    ``query_hash`` binds the cursor to the query it came from. The encoded form is
+    not signed: an API that hands cursors to callers must sign it (and bind it
+    to the caller's buckets) itself.
+    """
+
+    pit_id: str
+    search_after: list[Any] | None = None
+    query_hash: str | None = None
+
+    def encode(self) -> str:
+        """An opaque URL-safe string of this cursor."""
+        raw = json.dumps(asdict(self), separators=(",", ":"), allow_nan=False)
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        """The cursor of an ``encode()`` string.
+
+        Raises:
+            QueryError: the token is not a cursor.
+        """
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            data = json.loads(raw)
+            cursor = cls(**data)
+        except (binascii.Error, ValueError, TypeError) as exc:
+            raise QueryError("cursor is not valid (was it copied whole?)") from exc
+        if not isinstance(cursor.pit_id, str) or not (
+            cursor.search_after is None or isinstance(cursor.search_after, list)
+        ):
+            raise QueryError("cursor is not valid (was it copied whole?)")
+        return cursor
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """One search over one or more buckets' aliases.
+
+    Attributes:
+        text: full text over content, key and metadata (``simple_query_string``
+            syntax: ``+ | - " * ( ) ~``; terms are ANDed by default).
+        meta: user-metadata predicates by dotted path, see ``docs/index.md``.
+        amz_meta: plain ``x-amz-meta-*`` predicates: ``{"name": "value"}`` or
+            ``{"name": {"exists": bool}}``.
+        extensions: any of these extensions (``"csv"``, ``".CSV"``, ``"csv.gz"``).
+        min_size, max_size: inclusive size bounds in bytes.
+        modified_since, modified_before: last modified ``>=`` and ``<`` (datetime or ISO).
+        key_prefix: keys starting with this string (case sensitive).
+        include_versions: every version, not only each key's current state.
+        include_deleted: also delete markers / tombstones.
+        highlight: highlight matches of ``text``.
+        facets: counts by extension and total size (first page only).
+        sort: one of ``SORTS``; ties are broken by index order.
+        page_size: hits per page, 1..``MAX_PAGE_SIZE``.
+        cursor: continue from a page's ``cursor`` (or a first-page ``Cursor``).
+        keep_alive: how long the point in time lives between pages.
+    """
+
+    text: str | None = None
+    meta: Mapping[str, Any] | None = None
+    amz_meta: Mapping[str, Any] | None = None
+    extensions: Sequence[str] | None = None
+    min_size: int | None = None
+    max_size: int | None = None
+    modified_since: datetime | date | str | None = None
+    modified_before: datetime | date | str | None = None
+    key_prefix: str | None = None
+    include_versions: bool = False
+    include_deleted: bool = False
+    highlight: bool = False
+    facets: bool = False
+    sort: str = "relevance"
+    page_size: int = DEFAULT_PAGE_SIZE
+    cursor: Cursor | None = None
+    keep_alive: str = "1m"
+
+    def fingerprint(self) -> str:
+        """A hash of what selects and orders hits (not paging, highlights or facets)."""
+        chosen = {
+            name: getattr(self, name)
+            for name in ("text", "meta", "amz_meta", "extensions", "min_size", "max_size",
+                         "modified_since", "modified_before", "key_prefix",
+                         "include_versions", "include_deleted", "sort")
+        }
+        raw = json.dumps(chosen, sort_keys=True, default=repr)
+        return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _check_text(text: str) -> str:
+    if not isinstance(text, str):
+        raise QueryError(f"text must be a string, got {type(text).__name__}")
+    if len(text) > MAX_TEXT_QUERY_CHARS:
+        raise QueryError(f"text is {len(text)} characters; the limit is {MAX_TEXT_QUERY_CHARS}")
+    depth = 0
+    quote_at = None
+    escaped = False
+    for pos, ch in enumerate(text):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quote_at = pos if quote_at is None else None
+        elif quote_at is None and ch == "(":
+            depth += 1
+        elif quote_at is None and ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise QueryError(f"text: ')' at position {pos} closes nothing: {text!r}")
+    if quote_at is not None:
+        raise QueryError(f"text: the quote at position {quote_at} is never closed: {text!r}")
+    if depth:
+        raise QueryError(f"text: {depth} '(' never closed: {text!r}")
+    return text.strip()
+
+
+def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
+        high is not None and value > high
+    ):
+        span = f"{low}..{high}" if high is not None else f">= {low}"
+        raise QueryError(f"{name} must be an integer {span}, got {value!r}")
+
+
+def _date_bound(name: str, value: Any) -> str:
+    iso = to_es_date(value) if isinstance(value, str | datetime | date) else None
+    if iso is None:
+        raise QueryError(f"{name} must be a datetime or an ISO 8601 string, got {value!r}")
+    return iso
+
+
+def _extensions(values: Sequence[str]) -> list[str]:
+    if isinstance(values, str) or not isinstance(values, Sequence | set | frozenset):
+        raise QueryError(f"extensions must be a list of strings, got {values!r}")
+    out = []
+    for value in values:
+        if not isinstance(value, str):
+            raise QueryError(f"extensions must be strings, got {value!r}")
+        out.append(value.strip().lower().lstrip("."))
+    if not out:
+        raise QueryError("extensions is empty: pass None for any extension")
+    return out
+
+
+def _filters(q: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    filters: list[dict[str, Any]] = []
+    must_not: list[dict[str, Any]] = []
+    if not q.include_versions:
+        filters.append({"term": {f.IS_LATEST: True}})
+    if not q.include_deleted:
+        filters.append({"term": {f.DELETED: False}})
+    if q.extensions is not None:
+        filters.append({"terms": {f.EXTENSION: _extensions(q.extensions)}})
+    size: dict[str, int] = {}
+    for name, op in (("min_size", "gte"), ("max_size", "lte")):
+        value = getattr(q, name)
+        if value is not None:
+            _check_int(name, value, 0)
+            size[op] = value
+    if "gte" in size and "lte" in size and size["gte"] > size["lte"]:
+        raise QueryError(f"min_size {size['gte']} is greater than max_size {size['lte']}")
+    if size:
+        filters.append({"range": {f.SIZE: size}})
+    modified: dict[str, str] = {}
+    if q.modified_since is not None:
+        modified["gte"] = _date_bound("modified_since", q.modified_since)
+    if q.modified_before is not None:
+        modified["lt"] = _date_bound("modified_before", q.modified_before)
+    if modified:
+        filters.append({"range": {f.LAST_MODIFIED: modified}})
+    if q.key_prefix is not None:
+        if not isinstance(q.key_prefix, str):
+            raise QueryError(f"key_prefix must be a string, got {q.key_prefix!r}")
+        if q.key_prefix:
+            filters.append({"prefix": {f.KEY: q.key_prefix}})
+    for clauses in (meta_clauses(q.meta) if q.meta is not None else ([], []),
+                    amz_meta_clauses(q.amz_meta) if q.amz_meta is not None else ([], [])):
+        filters.extend(clauses[0])
+        must_not.extend(clauses[1])
+    return filters, must_not
+
+
+def _sort(q: SearchQuery) -> list[dict[str, Any]]:
+    if q.sort not in SORTS:
+        raise QueryError(f"sort must be one of {', '.join(SORTS)}; got {q.sort!r}")
+    name = q.sort.lstrip("-")
+    order = "desc" if q.sort.startswith("-") or name == "relevance" else "asc"
+    spec: dict[str, Any] = {"order": order}
+    if name in ("size", "last_modified"):
+        spec["missing"] = "_last"
+    sort = [{_SORT_FIELDS[name]: spec}]
+    if q.cursor is not None:
+        sort.append({"_shard_doc": "asc"})
+    return sort
+
+
+def _highlight() -> dict[str, Any]:
+    whole = {"number_of_fragments": 0}
+    return {
+        "encoder": "html",
+        "max_analyzed_offset": HIGHLIGHT_MAX_ANALYZED_OFFSET,
+        "fields": {
+            f.TEXT: {"fragment_size": 150, "number_of_fragments": 3},
+            f.META_TEXT: {"fragment_size": 150, "number_of_fragments": 2},
+            f.KEY_TEXT: whole,
+            f.KEY_TOKENS: whole,
+        },
+    }
+
+
+def build_search_body(q: SearchQuery) -> dict[str, Any]:
+    """Validate ``q`` and build the body of a ``_search`` request.
+
+    With a cursor the body names the point in time (send it without an index);
+    without one, send it to the buckets' aliases. ``size`` is one more than the
+    page size, so ``parse_response`` knows whether another page exists.
+
+    Returns:
+        The request body.
+    Raises:
+        QueryError: any invalid part of ``q``, with the reason.
+    """
+    if not isinstance(q, SearchQuery):
+        raise QueryError(f"expected a SearchQuery, got {type(q).__name__}")
+    _check_int("page_size", q.page_size, 1, MAX_PAGE_SIZE)
+    filters, must_not = _filters(q)
+    text = _check_text(q.text) if q.text is not None else ""
+    query: dict[str, Any] = {"filter": filters}
+    if must_not:
+        query["must_not"] = must_not
+    if text:
+        query["must"] = [{"simple_query_string": {
+            "query": text, "fields": list(TEXT_FIELDS), "default_operator": "and",
+            "lenient": True, "analyze_wildcard": True}}]
+    body: dict[str, Any] = {
+        "query": {"bool": query},
+        "size": q.page_size + 1,
+        "sort": _sort(q),
+        "_source": {"excludes": list(f.SOURCE_EXCLUDES)},
+        "track_scores": True,
+    }
+    continuing = False
+    if q.cursor is not None:
+        cursor = q.cursor
+        if not isinstance(cursor, Cursor):
+            raise QueryError(f"cursor must be a Cursor, got {type(cursor).__name__}")
+        if not isinstance(q.keep_alive, str) or not _KEEP_ALIVE.fullmatch(q.keep_alive):
+            raise QueryError(f"keep_alive must look like '1m' or '30s', got {q.keep_alive!r}")
+        if cursor.query_hash is not None and cursor.query_hash != q.fingerprint():
+            raise QueryError("cursor belongs to a different query: send the same query "
+                             "(text, filters, sort) with the cursor of its last page")
+        body["pit"] = {"id": cursor.pit_id, "keep_alive": q.keep_alive}
+        if cursor.search_after is not None:
+            body["search_after"] = list(cursor.search_after)
+            continuing = True
+    if q.highlight and text:
+        body["highlight"] = _highlight()
+    if q.facets and not continuing:
+        body["aggs"] = {
+            "extensions": {"terms": {"field": f.EXTENSION, "size": FACET_SIZE}},
+            "total_size": {"sum": {"field": f.SIZE}},
+        }
+    return body

@@ -1,0 +1,145 @@
+"""Search answers as small dataclasses: ``parse_response`` and its types."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from t4index import fields as f
+from t4index._dates import parse_iso
+from t4index.errors import QueryError
+
+if TYPE_CHECKING:
+    from t4index.query import Cursor, SearchQuery
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One matching document: an object, or one version of it."""
+
+    id: str
+    index: str
+    bucket: str
+    key: str
+    version_id: str | None
+    size: int | None
+    etag: str | None
+    last_modified: datetime | None
+    content_type: str | None
+    extension: str
+    is_latest: bool
+    deleted: bool
+    user_meta: Any
+    amz_meta: dict[str, str]
+    extraction_status: str | None
+    score: float | None
+    highlights: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Counts over all matches (not only the page).
+
+    Attributes:
+        extensions: match count per extension (``""`` for none), the largest first.
+        other_extensions: matches whose extension is not among ``extensions``.
+        total_size: the sum of the matches' sizes in bytes.
+    """
+
+    extensions: dict[str, int]
+    other_extensions: int
+    total_size: int
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of hits.
+
+    Attributes:
+        hits: at most ``page_size`` hits.
+        total: number of matches (a lower bound when ``total_is_exact`` is False).
+        has_more: another page exists.
+        cursor: continues the search (None when there is no point in time or no
+            more pages).
+        pit_id: the point in time this page was read from (close it when done).
+        facets: present when asked for on the first page.
+    """
+
+    hits: list[Hit]
+    total: int
+    total_is_exact: bool
+    has_more: bool
+    cursor: Cursor | None
+    pit_id: str | None
+    facets: Facets | None
+
+
+def _hit(raw: Mapping[str, Any]) -> Hit:
+    src = raw.get("_source") or {}
+    modified = src.get(f.LAST_MODIFIED)
+    return Hit(
+        id=raw["_id"],
+        index=raw.get("_index", ""),
+        bucket=src.get(f.BUCKET, ""),
+        key=src.get(f.KEY, ""),
+        version_id=src.get(f.VERSION_ID),
+        size=src.get(f.SIZE),
+        etag=src.get(f.ETAG),
+        last_modified=parse_iso(modified) if isinstance(modified, str) else None,
+        content_type=src.get(f.CONTENT_TYPE),
+        extension=src.get(f.EXTENSION, ""),
+        is_latest=bool(src.get(f.IS_LATEST, True)),
+        deleted=bool(src.get(f.DELETED, False)),
+        user_meta=src.get(f.USER_META),
+        amz_meta=dict(src.get(f.AMZ_META) or {}),
+        extraction_status=src.get(f.EXTRACTION_STATUS),
+        score=raw.get("_score"),
+        highlights={name: list(parts) for name, parts in (raw.get("highlight") or {}).items()},
+    )
+
+
+def _facets(aggs: Mapping[str, Any] | None) -> Facets | None:
+    if not aggs or "extensions" not in aggs:
+        return None
+    terms = aggs["extensions"]
+    return Facets(
+        extensions={b["key"]: b["doc_count"] for b in terms.get("buckets", [])},
+        other_extensions=int(terms.get("sum_other_doc_count", 0)),
+        total_size=int((aggs.get("total_size") or {}).get("value") or 0),
+    )
+
+
+def parse_response(resp: Mapping[str, Any], query: SearchQuery) -> SearchPage:
+    """Turn a ``_search`` answer for ``build_search_body(query)`` into a page.
+
+    Returns:
+        The ``SearchPage``; its cursor carries the point in time the answer names.
+    Raises:
+        QueryError: the answer is not a search response.
+    """
+    from t4index.query import Cursor
+
+    body = getattr(resp, "body", resp)
+    try:
+        raw_hits = list(body["hits"]["hits"])
+        total = body["hits"].get("total") or {"value": len(raw_hits), "relation": "eq"}
+    except (KeyError, TypeError) as exc:
+        raise QueryError("not a search response: no hits.hits") from exc
+    has_more = len(raw_hits) > query.page_size
+    raw_hits = raw_hits[: query.page_size]
+    pit_id = body.get("pit_id")
+    cursor = None
+    if has_more and pit_id and raw_hits and "sort" in raw_hits[-1]:
+        cursor = Cursor(pit_id=pit_id, search_after=list(raw_hits[-1]["sort"]),
+                        query_hash=query.fingerprint())
+    return SearchPage(
+        hits=[_hit(h) for h in raw_hits],
+        total=int(total["value"]),
+        total_is_exact=total.get("relation", "eq") == "eq",
+        has_more=has_more,
+        cursor=cursor,
+        pit_id=pit_id,
+        facets=_facets(body.get("aggregations")),
+    )
