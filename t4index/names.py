@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 from t4index.errors import InvalidBucketName
@@ -115,5 +116,6 @@ def doc_id(bucket: str, key: str, version_id: str | None = None) -> str:
     Returns:
         64 lower-case hex characters (SHA-256 of bucket, key and version id).
     """
-    parts = [bucket, key] if version_id is None else [bucket, key, version_id]
-    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    # JSON encoding keeps the parts apart whatever characters they hold
+    raw = json.dumps([bucket, key, version_id], ensure_ascii=True)
+    return hashlib.sha256(raw.encode("ascii")).hexdigest()

@@ -109,6 +109,7 @@ class SearchQuery:
         extensions: any of these extensions (``"csv"``, ``".CSV"``, ``"csv.gz"``).
         min_size, max_size: inclusive size bounds in bytes.
         modified_since, modified_before: last modified ``>=`` and ``<`` (datetime or ISO).
+        key: exactly this key.
         key_prefix: keys starting with this string (case sensitive).
         include_versions: every version, not only each key's current state.
         include_deleted: also delete markers / tombstones.
@@ -128,6 +129,7 @@ class SearchQuery:
     max_size: int | None = None
     modified_since: datetime | date | str | None = None
     modified_before: datetime | date | str | None = None
+    key: str | None = None
     key_prefix: str | None = None
     include_versions: bool = False
     include_deleted: bool = False
@@ -143,7 +145,7 @@ class SearchQuery:
         chosen = {
             name: getattr(self, name)
             for name in ("text", "meta", "amz_meta", "extensions", "min_size", "max_size",
-                         "modified_since", "modified_before", "key_prefix",
+                         "modified_since", "modified_before", "key", "key_prefix",
                          "include_versions", "include_deleted", "sort")
         }
         raw = json.dumps(chosen, sort_keys=True, default=repr)
@@ -232,6 +234,10 @@ def _filters(q: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
         modified["lt"] = _date_bound("modified_before", q.modified_before)
     if modified:
         filters.append({"range": {f.LAST_MODIFIED: modified}})
+    if q.key is not None:
+        if not isinstance(q.key, str) or not q.key:
+            raise QueryError(f"key must be a non-empty string, got {q.key!r}")
+        filters.append({"term": {f.KEY: q.key}})
     if q.key_prefix is not None:
         if not isinstance(q.key_prefix, str):
             raise QueryError(f"key_prefix must be a string, got {q.key_prefix!r}")
