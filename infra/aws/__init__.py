@@ -1,0 +1,1 @@
+"""Deployment to AWS: CloudFormation templates, notification merge, Lambda package build."""
