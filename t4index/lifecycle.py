@@ -43,7 +43,8 @@ class BucketIndex:
 
 
 def _status(exc: BaseException) -> int | None:
-    return getattr(exc, "status_code", None) or getattr(exc, "status", None)
+    meta = getattr(exc, "meta", None)
+    return getattr(meta, "status", None) or getattr(exc, "status_code", None)
 
 
 def _error_type(exc: BaseException) -> str:
@@ -83,6 +84,16 @@ def _alias_targets(es: Any, alias: str) -> dict[str, bool]:
         alias_spec = spec.get("aliases", {}).get(alias, {})
         out[index] = bool(alias_spec.get("is_write_index", len(found) == 1))
     return out
+
+
+def _resolve(es: Any, name: str) -> dict[str, Any]:
+    """What ``name`` is, in one consistent view: ``{"indices": [...], "aliases": [...]}``."""
+    try:
+        return dict(es.indices.resolve_index(name=name, expand_wildcards="all"))
+    except Exception as exc:
+        if _status(exc) == 404:
+            return {}
+        raise
 
 
 def _write_index(bucket: str, alias: str, targets: dict[str, bool]) -> tuple[str, int]:
@@ -126,13 +137,14 @@ def ensure_bucket_index(es: Any, bucket: str) -> BucketIndex:
     """
     alias = alias_name(bucket)
     try:
-        targets = _alias_targets(es, alias)
-        if not targets and es.indices.exists(index=alias):
+        resolved = _resolve(es, alias)
+        if any(found["name"] == alias for found in resolved.get("indices", [])):
             raise IndexStateError(
                 f"a concrete index named {alias!r} exists where bucket {bucket!r}'s alias "
                 "belongs (a write without require_alias=true created it); move its "
                 f"documents to {index_name(bucket, MAPPING_VERSION)!r} and delete it by name"
             )
+        targets = _alias_targets(es, alias) if resolved.get("aliases") else {}
         if targets:
             write, version = _write_index(bucket, alias, targets)
             return BucketIndex(bucket, alias, write, version, created=False)

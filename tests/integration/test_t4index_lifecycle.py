@@ -1,0 +1,136 @@
+"""Index lifecycle on the real Elasticsearch: template, first use, races, version roll."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from t4index import lifecycle
+from t4index.document import build_document
+from t4index.errors import IndexStateError
+from t4index.mapping import MAPPING_VERSION, field_types, mappings
+from t4index.names import TEMPLATE_NAME, alias_name, doc_id, index_name
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def bucket(es, unique_name: Callable[[str], str]) -> Iterator[str]:
+    """A bucket name whose indices are deleted by exact name afterwards."""
+    name = unique_name("ix")
+    yield name
+    for index in lifecycle.bucket_indices(es, name):
+        lifecycle.delete_index(es, index)
+    if es.indices.exists(index=alias_name(name)) and not es.indices.exists_alias(
+        name=alias_name(name)
+    ):
+        es.indices.delete(index=alias_name(name))
+
+
+def count(es, bucket: str) -> int:
+    es.indices.refresh(index=alias_name(bucket))
+    return es.count(index=alias_name(bucket))["count"]
+
+
+def put(es, bucket: str, key: str, **kwargs) -> None:
+    es.index(index=alias_name(bucket), id=doc_id(bucket, key),
+             document=build_document(bucket=bucket, key=key, **kwargs), **lifecycle.WRITE_PARAMS)
+
+
+def test_template_is_put_and_matches_the_mapping(es) -> None:
+    assert lifecycle.ensure_template(es) in (True, False)
+    found = es.indices.get_index_template(name=TEMPLATE_NAME)["index_templates"][0]
+    template = found["index_template"]
+    assert template["index_patterns"] == ["t4-data-v*"]
+    assert template["_meta"]["mapping_version"] >= MAPPING_VERSION
+
+
+def test_first_use_creates_index_and_write_alias_idempotently(es, bucket: str) -> None:
+    first = lifecycle.ensure_bucket_index(es, bucket)
+    again = lifecycle.ensure_bucket_index(es, bucket)
+    assert first.created and not again.created
+    assert first.write_index == again.write_index == index_name(bucket, MAPPING_VERSION)
+    aliases = es.indices.get_alias(name=alias_name(bucket))
+    assert aliases[first.write_index]["aliases"][alias_name(bucket)]["is_write_index"] is True
+    live = es.indices.get_mapping(index=first.write_index)[first.write_index]["mappings"]
+    assert field_types(live) == field_types(mappings())
+    settings = es.indices.get_settings(index=first.write_index)[first.write_index]["settings"]
+    assert settings["index"]["highlight"]["max_analyzed_offset"] == "1000000"
+
+
+def test_concurrent_first_use_makes_one_index(es, bucket: str) -> None:
+    results: list[lifecycle.BucketIndex] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(lifecycle.ensure_bucket_index(es, bucket))
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert {r.write_index for r in results} == {index_name(bucket, MAPPING_VERSION)}
+    assert sum(r.created for r in results) == 1
+    assert list(lifecycle.bucket_indices(es, bucket)) == [index_name(bucket, MAPPING_VERSION)]
+
+
+def test_require_alias_refuses_writes_to_a_missing_alias(es, bucket: str) -> None:
+    with pytest.raises(Exception) as info:
+        put(es, bucket, "k")
+    assert info.value.meta.status == 404
+    assert not es.indices.exists(index=alias_name(bucket))
+
+
+def test_an_index_squatting_the_alias_name_is_reported(es, bucket: str) -> None:
+    es.index(index=alias_name(bucket), document={"key": "k"}, refresh=True)
+    with pytest.raises(IndexStateError, match="require_alias"):
+        lifecycle.ensure_bucket_index(es, bucket)
+
+
+def test_roll_to_new_version_swaps_the_alias_atomically(es, bucket: str) -> None:
+    v1 = lifecycle.ensure_bucket_index(es, bucket)
+    put(es, bucket, "old")
+    assert count(es, bucket) == 1
+    new = lifecycle.prepare_version(es, bucket, MAPPING_VERSION + 1)
+    # while a reindex fills the new index, writers send to both; the alias still shows v1 only
+    es.index(index=new, id=doc_id(bucket, "old"),
+             document=build_document(bucket=bucket, key="old"), refresh=True)
+    assert count(es, bucket) == 1
+    rolled = lifecycle.roll_to_new_version(es, bucket, MAPPING_VERSION + 1)
+    assert rolled.write_index == new and rolled.mapping_version == MAPPING_VERSION + 1
+    assert set(es.indices.get_alias(name=alias_name(bucket))) == {new}
+    put(es, bucket, "new")
+    assert count(es, bucket) == 2
+    assert es.count(index=v1.write_index)["count"] == 1
+    assert lifecycle.ensure_bucket_index(es, bucket).write_index == new
+    assert lifecycle.bucket_indices(es, bucket) == {
+        v1.write_index: MAPPING_VERSION, new: MAPPING_VERSION + 1}
+    assert lifecycle.delete_index(es, v1.write_index)
+    assert not lifecycle.delete_index(es, v1.write_index)
+    assert count(es, bucket) == 2
+
+
+@pytest.mark.parametrize("bad", ["t4-data-v*", "a,b", "", "t4-objects-x", "_all"])
+def test_delete_index_takes_exact_names_only(es, bad: str) -> None:
+    with pytest.raises(ValueError, match="exact"):
+        lifecycle.delete_index(es, bad)
+
+
+def test_bucket_names_with_dots_and_legacy_case_work_end_to_end(es, unique_name) -> None:
+    stem = unique_name("ix").replace("-", ".")
+    for bucket in (stem, stem.replace("t4", "T4_Legacy", 1)):
+        try:
+            info = lifecycle.ensure_bucket_index(es, bucket)
+            put(es, bucket, "a/b.txt")
+            assert count(es, bucket) == 1
+        finally:
+            for index in lifecycle.bucket_indices(es, bucket):
+                lifecycle.delete_index(es, index)
+        assert info.alias == alias_name(bucket)
