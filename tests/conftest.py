@@ -123,3 +123,15 @@ def versioned_bucket(s3, unique_name: Callable[[str], str]) -> Iterator[str]:
     s3.create_bucket(Bucket=name)
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     yield name
+
+
+@pytest.fixture
+def drop_indices(es) -> Iterator[Callable[[str], None]]:
+    """Register buckets whose indices the test creates; they are deleted by exact name after."""
+    buckets: list[str] = []
+    yield buckets.append
+    from t4index.lifecycle import bucket_indices
+
+    for name in buckets:
+        for index in bucket_indices(es, name):
+            es.indices.delete(index=index, ignore_unavailable=True)

@@ -1,0 +1,98 @@
+"""Bulk writes and their per-document results.
+
+Pure pieces build the actions; ``write`` is the one function that calls the
+server, through ``elasticsearch.helpers.streaming_bulk``, which retries only the
+items refused with 429 (capped backoff) and yields one result per item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import helpers
+
+from t4index.lifecycle import WRITE_PARAMS
+
+
+@dataclass(frozen=True)
+class Current:
+    """A document as it stands in the index, with its concurrency token."""
+
+    doc_id: str
+    source: dict[str, Any] | None  # None: no such document
+    seq_no: int | None = None
+    primary_term: int | None = None
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    doc_id: str
+    status: int
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and 200 <= self.status < 300
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409
+
+    @property
+    def transient(self) -> bool:
+        return not self.ok and (self.status in (0, 429) or self.status >= 500)
+
+
+def conditional_index(alias: str, current: Current, document: dict[str, Any]) -> dict[str, Any]:
+    """An action that writes ``document`` only if the stored one is still ``current``."""
+    action: dict[str, Any] = {"_index": alias, "_id": current.doc_id, "_source": document}
+    if current.source is None:
+        action["_op_type"] = "create"  # fails with 409 if someone wrote it meanwhile
+    else:
+        action.update(_op_type="index", if_seq_no=current.seq_no,
+                      if_primary_term=current.primary_term)
+    return action
+
+
+def read_current(es: Any, index: str, doc_ids: list[str], fields: list[str]) -> dict[str, Current]:
+    """The stored documents (only ``fields`` of their source) with their seq_no/primary_term."""
+    if not doc_ids:
+        return {}
+    resp = es.mget(index=index, ids=doc_ids, source_includes=fields, realtime=True)
+    out = {}
+    for doc in resp["docs"]:
+        if doc.get("found"):
+            out[doc["_id"]] = Current(doc["_id"], doc.get("_source", {}), doc["_seq_no"],
+                                      doc["_primary_term"])
+        else:
+            out[doc["_id"]] = Current(doc["_id"], None)
+    return out
+
+
+def _result(info: dict[str, Any]) -> ItemResult:
+    (_, item), = info.items()
+    status = item.get("status")
+    error = item.get("error")
+    if error is not None and not isinstance(error, str):
+        error = (f"{error.get('type')}: {error.get('reason')}" if isinstance(error, dict)
+                 else str(error))
+    return ItemResult(str(item.get("_id")), status if isinstance(status, int) else 0, error)
+
+
+def write(es: Any, actions: list[dict[str, Any]], *, max_retries: int = 3) -> dict[str, ItemResult]:
+    """Send ``actions`` in bulk; the result of each, by document id.
+
+    Connection failures come back as results with status 0 (transient), never raised.
+    """
+    results: dict[str, ItemResult] = {}
+    for _ok, info in helpers.streaming_bulk(
+        es, actions, chunk_size=500, max_chunk_bytes=50 * 2**20, raise_on_error=False,
+        raise_on_exception=False, max_retries=max_retries, initial_backoff=0.5, max_backoff=8,
+        **WRITE_PARAMS,
+    ):
+        result = _result(info)
+        results[result.doc_id] = result
+    for action in actions:  # an exception may leave items without an answer
+        results.setdefault(action["_id"], ItemResult(action["_id"], 0, "no answer from bulk"))
+    return results

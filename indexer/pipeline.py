@@ -1,0 +1,255 @@
+"""A batch of SQS messages -> the index, correct under retries, disorder and races.
+
+For each key named by the batch's events:
+
+1. read the stored document and its concurrency token (``_seq_no``/``_primary_term``);
+2. read the key's state from S3 now (never trust the event's name: events repeat
+   and arrive out of order, and moto's carry no sequencer);
+3. decide: nothing to do (the index already shows this state), a tombstone (the
+   key is gone: kept as ``deleted`` so that a racing stale writer fails its
+   conditional write instead of resurrecting the object), or a new document
+   (extraction runs only then);
+4. write every decision of the batch in one bulk request, each conditional on
+   the token of step 1; a conflict means another writer moved first: that key
+   starts again from step 1.
+
+A message fails (and returns to its queue) when one of its keys met a transient
+error, or when the Lambda's time ran out before its keys were done.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from indexer import bulk
+from indexer.errors import TransientError
+from indexer.events import EventParseError, ObjectEvent, parse_body, sequencer_newer
+from indexer.state import ObjectState, head_state
+from t4index import fields as F
+from t4index.document import build_document
+from t4index.lifecycle import BucketIndex, ensure_bucket_index, ensure_template
+from t4index.names import doc_id
+
+log = logging.getLogger("t4.indexer")
+
+COMPARED = [F.ETAG, F.VERSION_ID, F.LAST_MODIFIED, F.SIZE, F.DELETED, F.EXTRACTOR_VERSION,
+            F.SEQUENCER, F.EXTRACTION_STATUS]
+
+
+class ExtractionLike(Protocol):
+    text: str
+    status: str
+    error: str | None
+    truncated: bool
+    extractor: str
+    extractor_version: str
+
+
+Extract = Callable[[ObjectState], ExtractionLike]
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    body: str
+
+
+@dataclass
+class BatchResult:
+    failed: dict[str, str] = field(default_factory=dict)  # message id -> reason
+    written: int = 0
+    unchanged: int = 0
+    tombstoned: int = 0
+
+
+@dataclass
+class _Key:
+    bucket: str
+    key: str
+    messages: set[str] = field(default_factory=set)
+    sequencer: str | None = None
+
+
+def _group(events_by_message: dict[str, list[ObjectEvent]]) -> dict[tuple[str, str], _Key]:
+    keys: dict[tuple[str, str], _Key] = {}
+    for message_id, events in events_by_message.items():
+        for event in events:
+            entry = keys.setdefault((event.bucket, event.key), _Key(event.bucket, event.key))
+            entry.messages.add(message_id)
+            if entry.sequencer is None or sequencer_newer(event.sequencer, entry.sequencer):
+                entry.sequencer = event.sequencer or entry.sequencer
+    return keys
+
+
+def _same_state(stored: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
+    """True when the stored document already shows the wanted state (sequencers aside)."""
+    if stored is None:
+        return False
+    return all(stored.get(name) == value for name, value in wanted.items()
+               if name != F.SEQUENCER and (value is not None or name == F.DELETED))
+
+
+class Pipeline:
+    """Indexes batches of S3 event messages. Clients are injected; build once per container."""
+
+    def __init__(self, es: Any, s3: Any, extract: Extract, *, extractor_version: str,
+                 threads: int = 8, max_attempts: int = 5, safety_margin_ms: int = 5_000) -> None:
+        self.es, self.s3, self.extract = es, s3, extract
+        self.extractor_version = extractor_version
+        self.threads, self.max_attempts = threads, max_attempts
+        self.safety_margin_ms = safety_margin_ms
+        self._indices: dict[str, BucketIndex] = {}
+        self._template_ready = False
+
+    # -- set-up ------------------------------------------------------------
+    def bucket_index(self, bucket: str) -> BucketIndex:
+        if bucket not in self._indices:
+            if not self._template_ready:
+                ensure_template(self.es)
+                self._template_ready = True
+            self._indices[bucket] = ensure_bucket_index(self.es, bucket)
+        return self._indices[bucket]
+
+    # -- one key -------------------------------------------------------------
+    def _header(self, state: ObjectState, sequencer: str | None) -> dict[str, Any]:
+        """The fields compared to decide whether the stored document is current."""
+        if not state.exists:
+            return {F.DELETED: True, F.SEQUENCER: sequencer}
+        from t4index._dates import to_es_date
+
+        return {
+            F.ETAG: (state.etag or "").strip('"') or None,
+            F.VERSION_ID: state.version_id,
+            F.LAST_MODIFIED: to_es_date(state.last_modified) if state.last_modified else None,
+            F.SIZE: state.size,
+            F.DELETED: False,
+            F.EXTRACTOR_VERSION: self.extractor_version if not state.unreadable else None,
+            F.EXTRACTION_STATUS: "unreadable" if state.unreadable else None,
+            F.SEQUENCER: sequencer,
+        }
+
+    def _document(self, state: ObjectState, entry: _Key) -> dict[str, Any]:
+        if not state.exists:
+            return build_document(bucket=entry.bucket, key=entry.key, deleted=True,
+                                  sequencer=entry.sequencer, is_latest=True)
+        helium = state.helium or {}
+        amz = {k: v for k, v in state.metadata.items() if k != "helium"}
+        common = dict(
+            bucket=state.bucket, key=state.key, version_id=state.version_id, size=state.size,
+            etag=state.etag, last_modified=state.last_modified, content_type=state.content_type,
+            user_meta=helium.get("user_meta"), amz_meta=amz, sequencer=entry.sequencer,
+        )
+        if state.unreadable:
+            return build_document(**common, extraction_status="unreadable",
+                                  extraction_error=state.unreadable)
+        extraction = self.extract(state)  # TransientError-like failures propagate
+        return build_document(
+            **common, text=extraction.text, extraction_status=extraction.status,
+            extraction_error=extraction.error, extraction_truncated=extraction.truncated,
+            extractor=extraction.extractor, extractor_version=extraction.extractor_version,
+        )
+
+    def _decide(self, entry: _Key, current: bulk.Current) -> dict[str, Any] | None:
+        """The conditional bulk action that brings the key's document to S3's state, or None."""
+        state = head_state(self.s3, entry.bucket, entry.key)
+        if not state.exists and current.source is not None and current.source.get(F.DELETED):
+            return None
+        if _same_state(current.source, self._header(state, entry.sequencer)):
+            return None
+        alias = self.bucket_index(entry.bucket).alias
+        return bulk.conditional_index(alias, current, self._document(state, entry))
+
+    def _try_decide(self, ident: str, entry: _Key, current: bulk.Current,
+                    remaining_ms: Callable[[], int]) -> tuple[str, _Key, Any]:
+        if remaining_ms() < self.safety_margin_ms:
+            return ident, entry, TimeoutError("the invocation's time is nearly up")
+        try:
+            return ident, entry, self._decide(entry, current)
+        except Exception as exc:  # noqa: BLE001 - reported per key
+            return ident, entry, exc
+
+    # -- the batch -------------------------------------------------------------
+    def process(self, messages: list[Message], remaining_ms: Callable[[], int]) -> BatchResult:
+        """Index what ``messages`` announce; the ids of those that must come back, with reasons.
+
+        Never raises for one bad message or key: its message is reported as failed.
+        """
+        result = BatchResult()
+        events: dict[str, list[ObjectEvent]] = {}
+        for message in messages:
+            try:
+                events[message.message_id] = parse_body(message.body)
+            except EventParseError as exc:
+                log.error("message %s is not an S3 event: %s", message.message_id, exc)
+                result.failed[message.message_id] = f"unparseable: {exc}"
+        pending = _group(events)
+        for attempt in range(1, self.max_attempts + 1):
+            if not pending:
+                break
+            conflicts = self._round(pending, remaining_ms, result)
+            pending = conflicts
+            if pending:
+                log.info("attempt %d: %d keys changed concurrently, reading again",
+                         attempt, len(pending))
+        for entry in pending.values():
+            self._fail(entry, "still conflicting after retries", result)
+        return result
+
+    def _fail(self, entry: _Key, reason: str, result: BatchResult) -> None:
+        for message_id in entry.messages:
+            result.failed.setdefault(message_id, f"s3://{entry.bucket}/{entry.key}: {reason}")
+
+    def _round(self, pending: dict[tuple[str, str], _Key], remaining_ms: Callable[[], int],
+               result: BatchResult) -> dict[tuple[str, str], _Key]:
+        by_bucket: dict[str, list[_Key]] = {}
+        for entry in pending.values():
+            by_bucket.setdefault(entry.bucket, []).append(entry)
+        actions: dict[str, tuple[_Key, dict[str, Any]]] = {}
+        ids: dict[str, _Key] = {}
+        for bucket, entries in by_bucket.items():
+            try:
+                index = self.bucket_index(bucket).write_index
+                id_map = {doc_id(bucket, e.key): e for e in entries}
+                current = bulk.read_current(self.es, index, list(id_map), COMPARED)
+            except Exception as exc:  # noqa: BLE001 - Elasticsearch unreachable: all retry
+                for entry in entries:
+                    self._fail(entry, f"Elasticsearch unavailable: {exc}", result)
+                continue
+            ids.update(id_map)
+
+            work = [(ident, entry, current[ident]) for ident, entry in id_map.items()]
+            with ThreadPoolExecutor(max_workers=self.threads) as pool:
+                decided = pool.map(lambda item: self._try_decide(*item, remaining_ms), work)
+                for ident, entry, outcome in decided:
+                    if isinstance(outcome, BaseException):
+                        if not isinstance(outcome, TransientError | TimeoutError):
+                            log.exception("s3://%s/%s failed", entry.bucket, entry.key,
+                                          exc_info=outcome)
+                        self._fail(entry, f"{type(outcome).__name__}: {outcome}", result)
+                    elif outcome is None:
+                        result.unchanged += 1
+                    else:
+                        actions[ident] = (entry, outcome)
+        conflicts: dict[tuple[str, str], _Key] = {}
+        if not actions:
+            return conflicts
+        started = time.monotonic()
+        answers = bulk.write(self.es, [action for _, action in actions.values()])
+        log.info("bulk wrote %d documents in %.0f ms", len(actions),
+                 (time.monotonic() - started) * 1000)
+        for ident, (entry, action) in actions.items():
+            answer = answers[ident]
+            if answer.ok:
+                result.written += 1
+                if action["_source"].get(F.DELETED):
+                    result.tombstoned += 1
+            elif answer.conflict:
+                conflicts[(entry.bucket, entry.key)] = entry
+            else:
+                self._fail(entry, f"bulk item {answer.status}: {answer.error}", result)
+        return conflicts

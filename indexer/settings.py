@@ -1,0 +1,90 @@
+"""The indexer's configuration: read from the environment in one place, ``Settings.from_env()``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from indexer.errors import ConfigurationError
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name}={raw!r} must be positive")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the indexing core needs to know; see the README's settings table."""
+
+    es_url: str | None
+    es_username: str | None = None
+    es_password: str | None = None
+    es_api_key: str | None = None
+    es_ca_certs: str | None = None
+    es_secret_arn: str | None = None
+    tika_url: str | None = None
+    max_bytes: int = 100 * 2**20
+    max_chars: int = 500_000
+    tika_timeout: float = 60.0
+    max_decompressed: int = 50 * 2**20
+    threads: int = 8
+    safety_margin_ms: int = 10_000
+    es_timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``T4_*`` variables.
+
+        Raises:
+            ConfigurationError: no Elasticsearch is named, or a value is malformed.
+        """
+        env = os.environ if env is None else env
+        url = env.get("T4_ES_URL") or None
+        secret = env.get("T4_ES_SECRET_ARN") or None
+        if not url and not secret:
+            raise ConfigurationError(
+                "set T4_ES_URL (with T4_ES_USERNAME/T4_ES_PASSWORD or T4_ES_API_KEY), or "
+                "T4_ES_SECRET_ARN naming a Secrets Manager secret that holds them")
+        if url and not url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"T4_ES_URL={url!r} must start with http:// or https://")
+        if env.get("T4_ES_USERNAME") and not env.get("T4_ES_PASSWORD"):
+            raise ConfigurationError("T4_ES_USERNAME is set but T4_ES_PASSWORD is not")
+        return cls(
+            es_url=url,
+            es_username=env.get("T4_ES_USERNAME") or None,
+            es_password=env.get("T4_ES_PASSWORD") or None,
+            es_api_key=env.get("T4_ES_API_KEY") or None,
+            es_ca_certs=env.get("T4_ES_CA_CERTS") or None,
+            es_secret_arn=secret,
+            tika_url=env.get("T4_TIKA_URL") or None,
+            max_bytes=_int(env, "T4_MAX_BYTES", cls.max_bytes, 1),
+            max_chars=_int(env, "T4_MAX_CHARS", cls.max_chars, 1),
+            tika_timeout=_float(env, "T4_TIKA_TIMEOUT", cls.tika_timeout),
+            max_decompressed=_int(env, "T4_MAX_DECOMPRESSED", cls.max_decompressed, 1),
+            threads=_int(env, "T4_THREADS", cls.threads, 1),
+            safety_margin_ms=_int(env, "T4_SAFETY_MARGIN_MS", cls.safety_margin_ms, 0),
+            es_timeout=_float(env, "T4_ES_TIMEOUT", cls.es_timeout),
+        )
