@@ -98,8 +98,11 @@ class Pipeline:
     """Indexes batches of S3 event messages. Clients are injected; build once per container."""
 
     def __init__(self, es: Any, s3: Any, extract: Extract, *, extractor_version: str,
-                 threads: int = 8, max_attempts: int = 5, safety_margin_ms: int = 5_000) -> None:
+                 threads: int = 8, max_attempts: int = 5, safety_margin_ms: int = 5_000,
+                 before_write: Callable[[], None] | None = None) -> None:
+        """``before_write`` runs just before each bulk write (a seam for race tests)."""
         self.es, self.s3, self.extract = es, s3, extract
+        self.before_write = before_write
         self.extractor_version = extractor_version
         self.threads, self.max_attempts = threads, max_attempts
         self.safety_margin_ms = safety_margin_ms
@@ -238,6 +241,8 @@ class Pipeline:
         conflicts: dict[tuple[str, str], _Key] = {}
         if not actions:
             return conflicts
+        if self.before_write:
+            self.before_write()
         started = time.monotonic()
         answers = bulk.write(self.es, [action for _, action in actions.values()])
         log.info("bulk wrote %d documents in %.0f ms", len(actions),
