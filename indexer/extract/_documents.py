@@ -1,0 +1,179 @@
+"""Formats parsed by Tika (PDF, Office, OpenDocument, RTF, HTML, e-mail, EPUB, images).
+
+These formats keep their index at the end of the file, so a prefix cannot be
+parsed: the object is streamed to a temporary file (never held in memory) up to
+``max_bytes`` and sent to Tika whole. A larger object gets status ``too_large``
+without being read. Tika's answer is mapped here:
+
+- ``X-TIKA:EXCEPTION:container_exception`` naming ``EncryptedDocumentException``,
+  or ``X-TIKA:encrypted``, or a 422 naming it -> ``encrypted``;
+- any other container exception, or a 422 -> ``corrupt`` (text Tika got anyway is kept);
+- ``X-TIKA:EXCEPTION:write_limit_reached`` -> ``truncated``;
+- parsed by ``EmptyParser`` only -> ``unsupported``;
+- no answer within ``tika_timeout`` -> ``timeout``.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from typing import IO, Any
+
+from indexer.extract._model import Extraction, ExtractLimits, Status, failed, finish
+from indexer.extract._tika import TikaClient, TikaRefused, TikaTimeout
+from indexer.source import ObjectSource
+
+EXTRACTOR = "tika"
+CHUNK = 1 * 2**20
+_BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*(?:\n[ \t\r\f\v]*)+")
+_SPACES = re.compile(r"[ \t\f\v]{2,}")
+CONTAINER_EXCEPTION = "X-TIKA:EXCEPTION:container_exception"
+WRITE_LIMIT = "X-TIKA:EXCEPTION:write_limit_reached"
+
+# small metadata kept from the container document: our name <- Tika's keys, in order
+_META_KEYS: dict[str, tuple[str, ...]] = {
+    "title": ("dc:title",),
+    "author": ("dc:creator", "meta:author", "Author"),
+    "subject": ("dc:subject",),
+    "pages": ("xmpTPg:NPages", "meta:page-count"),
+    "created": ("dcterms:created",),
+    "modified": ("dcterms:modified",),
+    "language": ("dc:language", "language"),
+    "from": ("Message-From", "Message:From-Email"),
+    "to": ("Message-To",),
+    "width": ("tiff:ImageWidth", "Image Width"),
+    "height": ("tiff:ImageLength", "Image Height"),
+    "producer": ("pdf:producer", "xmp:CreatorTool", "extended-properties:Application"),
+}
+_INT_KEYS = frozenset({"pages", "width", "height"})
+MAX_META_CHARS = 1_000
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
+
+
+def _small_metadata(doc: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, keys in _META_KEYS.items():
+        for key in keys:
+            value = _first(doc.get(key))
+            if value in (None, ""):
+                continue
+            if name in _INT_KEYS:
+                digits = re.match(r"\s*(\d+)", str(value))
+                if digits:
+                    out[name] = int(digits.group(1))
+                    break
+                continue
+            out[name] = str(value)[:MAX_META_CHARS]
+            break
+    return out
+
+
+def _clean(text: str) -> str:
+    return _SPACES.sub(" ", _BLANK_LINES.sub("\n\n", text)).strip()
+
+
+def _first_line(exception: Any) -> str:
+    return str(_first(exception) or "").strip().splitlines()[0][:500] if exception else ""
+
+
+def map_answer(docs: list[dict[str, Any]], limits: ExtractLimits) -> Extraction:
+    """The extraction for Tika's ``/rmeta/text`` answer (pure).
+
+    Returns:
+        The extraction: status from the container's exception, the write
+        limit, or the parser that ran (see the module's docstring).
+    """
+    if not docs:
+        return failed(EXTRACTOR, Status.CORRUPT, "Tika returned no document")
+    container = docs[0]
+    content_type = str(_first(container.get("Content-Type")) or "") or None
+    metadata = _small_metadata(container)
+    if len(docs) > 1:
+        metadata["embedded"] = len(docs) - 1
+    parts = [str(_first(d.get("X-TIKA:content")) or "") for d in docs]
+    text = _clean("\n\n".join(p for p in parts if p.strip()))
+    truncated = any(str(_first(d.get(WRITE_LIMIT))).lower() == "true" for d in docs)
+    exception = _first_line(container.get(CONTAINER_EXCEPTION))
+    encrypted = (str(_first(container.get("X-TIKA:encrypted"))).lower() == "true"
+                 or "EncryptedDocumentException" in exception)
+    if encrypted:
+        return finish(EXTRACTOR, text, limits, status=Status.ENCRYPTED,
+                      error=exception or "encrypted document", content_type=content_type,
+                      metadata=metadata)
+    if exception:
+        return finish(EXTRACTOR, text, limits, truncated=truncated, status=Status.CORRUPT,
+                      error=exception, content_type=content_type, metadata=metadata)
+    parsers = container.get("X-TIKA:Parsed-By") or []
+    parsers = parsers if isinstance(parsers, list) else [parsers]
+    if parsers and all(str(p).endswith("EmptyParser") for p in parsers):
+        return failed(EXTRACTOR, Status.UNSUPPORTED, f"Tika has no parser for {content_type}",
+                      content_type=content_type, metadata=metadata)
+    error = f"Tika stopped at max_chars={limits.max_chars}" if truncated else None
+    return finish(EXTRACTOR, text, limits, truncated=truncated, error=error,
+                  content_type=content_type, metadata=metadata)
+
+
+def spool(source: ObjectSource, limit: int, into: IO[bytes]) -> bool:
+    """Copy ``source`` into the file ``into``, at most ``limit`` bytes.
+
+    Returns:
+        True when the whole object fit, False when it was longer than ``limit``.
+    """
+    written = 0
+    chunks = source.iter_chunks(CHUNK)
+    try:
+        for chunk in chunks:
+            written += len(chunk)
+            if written > limit:
+                return False
+            into.write(chunk)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close:
+            close()
+    into.flush()
+    into.seek(0)
+    return True
+
+
+def extract_document(source: ObjectSource, limits: ExtractLimits,
+                     tika: TikaClient | None) -> Extraction:
+    """Text and metadata of a Tika format, streamed through a temporary file.
+
+    Returns:
+        The extraction (``too_large``, ``timeout``, ``encrypted``, ``corrupt``,
+        ``unsupported`` included).
+
+    Raises:
+        TikaUnavailable: Tika refused or dropped the connection (transient).
+        SourceError: reading the object failed (the caller maps it).
+    """
+    ctype = source.content_type
+    if tika is None:
+        return failed(EXTRACTOR, Status.UNSUPPORTED, "no Tika server is configured",
+                      content_type=ctype)
+    too_large = failed(EXTRACTOR, Status.TOO_LARGE,
+                       f"{source.size} bytes is over max_bytes={limits.max_bytes}",
+                       content_type=ctype, metadata={"size": source.size})
+    if source.size > limits.max_bytes:
+        return too_large
+    with tempfile.TemporaryFile(prefix="t4-extract-") as tmp:
+        if not spool(source, limits.max_bytes, tmp):
+            return too_large
+        length = tmp.seek(0, 2)
+        tmp.seek(0)
+        try:
+            docs = tika.rmeta(tmp, length, timeout=limits.tika_timeout,
+                              write_limit=limits.max_chars, filename=source.key.rsplit("/")[-1],
+                              content_type=ctype)
+        except TikaTimeout as exc:
+            return failed(EXTRACTOR, Status.TIMEOUT,
+                          f"{exc} (tika_timeout={limits.tika_timeout:g})", content_type=ctype)
+        except TikaRefused as exc:
+            status = Status.ENCRYPTED if "Encrypted" in exc.body else (
+                Status.UNSUPPORTED if exc.status == 415 else Status.CORRUPT)
+            return failed(EXTRACTOR, status, str(exc), content_type=ctype)
+    return map_answer(docs, limits)

@@ -1,0 +1,96 @@
+"""The :class:`Extractor`: choose the extractor for an object, run it, map every failure.
+
+``extract`` never raises for a bad file: a parser failure is ``corrupt``, an S3
+refusal is ``unreadable``. It raises :class:`TransientExtractionError` only
+when a retry may succeed (Tika refusing or dropping connections, S3
+throttling or 5xx, the object changing mid-read), and lets
+:class:`indexer.source.ObjectGone` through (the object was deleted meanwhile).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from indexer.extract._choose import NONE, TIKA, choose_extractor
+from indexer.extract._documents import extract_document
+from indexer.extract._gzip import extract_gzip
+from indexer.extract._json import extract_json, extract_jsonl, extract_notebook
+from indexer.extract._model import (
+    Extraction,
+    ExtractLimits,
+    Status,
+    TransientExtractionError,
+    failed,
+    finish,
+)
+from indexer.extract._numpy import extract_numpy
+from indexer.extract._parquet import extract_parquet
+from indexer.extract._tabular import extract_table
+from indexer.extract._text import extract_text
+from indexer.extract._tika import TikaClient
+from indexer.source import ObjectGone, ObjectSource, ObjectUnreadable, SourceUnavailable
+
+log = logging.getLogger("t4.indexer.extract")
+
+HEAD_BYTES = 8 * 1024
+
+
+class Extractor:
+    """Extracts text and small metadata from objects, within :class:`ExtractLimits`."""
+
+    def __init__(self, tika: TikaClient | None, limits: ExtractLimits | None = None) -> None:
+        """An extractor using ``tika`` for document formats (None: those are ``unsupported``)."""
+        self.tika = tika
+        self.limits = limits or ExtractLimits()
+
+    def extract(self, source: ObjectSource) -> Extraction:
+        """Extract ``source``.
+
+        Returns:
+            The extraction, whatever the file holds (see :class:`Status`).
+
+        Raises:
+            TransientExtractionError: Tika is unreachable, or S3 throttled or
+                failed; retry the object later.
+            ObjectGone: the object or version no longer exists.
+        """
+        try:
+            head = source.read_range(0, min(source.size, HEAD_BYTES) - 1) if source.size else b""
+            if source.size == 0:
+                return finish(NONE, "", self.limits, content_type=source.content_type)
+            kind = choose_extractor(source.key, source.content_type, source.helium_format, head)
+            return self._run(kind, source)
+        except ObjectUnreadable as exc:
+            return failed(NONE, Status.UNREADABLE, exc.reason, content_type=source.content_type)
+        except SourceUnavailable as exc:
+            raise TransientExtractionError(str(exc)) from exc
+        except (TransientExtractionError, ObjectGone):
+            raise
+        except Exception as exc:  # a parser's bug or a file it chokes on: never fail the batch
+            where = f"s3://{source.bucket}/{source.key}"
+            log.exception("extraction of %s failed", where)
+            return failed(NONE, Status.CORRUPT, f"extraction failed: {type(exc).__name__}: "
+                          f"{exc}"[:500], content_type=source.content_type)
+
+    def _run(self, kind: str, source: ObjectSource) -> Extraction:
+        limits = self.limits
+        if kind == "text":
+            return extract_text(source, limits)
+        if kind in ("csv", "tsv"):
+            return extract_table(source, limits, tsv=kind == "tsv")
+        if kind == "json":
+            return extract_json(source, limits)
+        if kind == "jsonl":
+            return extract_jsonl(source, limits)
+        if kind == "notebook":
+            return extract_notebook(source, limits)
+        if kind == "parquet":
+            return extract_parquet(source, limits)
+        if kind == "numpy":
+            return extract_numpy(source, limits)
+        if kind == TIKA:
+            return extract_document(source, limits, self.tika)
+        if kind == "gzip":
+            return extract_gzip(source, limits, self._run)
+        return failed(NONE, Status.UNSUPPORTED, "no extractor for this format (binary data)",
+                      content_type=source.content_type)

@@ -1,0 +1,143 @@
+"""A small client of Tika server's REST API: ``PUT /rmeta/text`` with a streamed body.
+
+Why not the ``tika`` package: it reads settings and writes a log file when
+imported, reads the whole payload into memory, may download a jar by itself, and
+cannot set a read timeout per request. Here a file is streamed from disk with its
+Content-Length, the answer is read up to a bound, and urllib3 (already installed
+with botocore) sets the timeouts.
+
+Answers mapped here, once:
+
+- connection refused, reset or dropped before an answer, HTTP 502/503/504
+  -> :class:`TikaUnavailable` (transient: Tika is down or restarting its worker);
+- no answer within the read timeout -> :class:`TikaTimeout` (permanent for that file);
+- other HTTP errors -> :class:`TikaRefused` with the status (422 is Tika's
+  "unprocessable": an encrypted or corrupt file).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+import urllib3
+from urllib3.exceptions import (
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+
+from indexer.extract._model import TransientExtractionError
+
+DEFAULT_TIKA_URL = "http://127.0.0.1:19998"
+ANSWER_OVERHEAD = 8 * 2**20
+"""Bytes of an answer allowed beyond the text itself (metadata of embedded documents)."""
+
+
+class TikaUnavailable(TransientExtractionError):
+    """Tika cannot be reached, or dropped the connection: retry the object later."""
+
+
+class TikaTimeout(Exception):
+    """Tika did not answer within the client's timeout."""
+
+
+class TikaRefused(Exception):
+    """Tika answered with an HTTP error.
+
+    Attributes:
+        status: the HTTP status.
+        body: the first KB of the answer.
+    """
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"Tika answered HTTP {status}: {body[:200]}")
+        self.status = status
+        self.body = body
+
+
+class TikaClient:
+    """Tika server at ``url``; one connection pool, reused across objects."""
+
+    def __init__(self, url: str = DEFAULT_TIKA_URL, *, connect_timeout: float = 5.0,
+                 ocr: bool = False, pool: urllib3.PoolManager | None = None) -> None:
+        """A client of the server at ``url`` (e.g. ``http://127.0.0.1:19998``).
+
+        Args:
+            connect_timeout: seconds to wait for a connection.
+            ocr: let Tika run OCR on images (only where tesseract is installed).
+            pool: an urllib3 pool to use (one is made otherwise).
+        """
+        self.url = url.rstrip("/")
+        self.connect_timeout = connect_timeout
+        self.ocr = ocr
+        self._pool = pool or urllib3.PoolManager(num_pools=2, maxsize=4, retries=False)
+
+    def rmeta(self, body: IO[bytes], length: int, *, timeout: float, write_limit: int,
+              filename: str | None = None, content_type: str | None = None) -> list[dict[str, Any]]:
+        """Parse ``length`` bytes of ``body`` with ``PUT /rmeta/text``.
+
+        Args:
+            body: a binary file positioned at its start (streamed, not read into memory).
+            length: its size in bytes.
+            timeout: seconds to wait for the answer once the body is sent.
+            write_limit: characters of text Tika extracts at most, over all
+                embedded documents (``X-TIKA:EXCEPTION:write_limit_reached`` when hit).
+            filename: a name whose extension helps Tika's detection.
+            content_type: the object's content type, as a hint.
+
+        Returns:
+            One metadata dict per document, the container first (text in
+            ``X-TIKA:content``).
+
+        Raises:
+            TikaUnavailable: refused, reset or dropped connections, 502/503/504.
+            TikaTimeout: no answer within ``timeout``.
+            TikaRefused: any other HTTP error, or an answer that is not the expected JSON.
+        """
+        headers = {"Content-Length": str(length), "Accept": "application/json",
+                   "writeLimit": str(write_limit), "throwOnWriteLimitReached": "false"}
+        if not self.ocr:
+            headers["X-Tika-OCRskipOcr"] = "true"
+        if filename:
+            safe = filename.encode("ascii", "replace").decode("ascii").replace('"', "_")
+            headers["Content-Disposition"] = f'attachment; filename="{safe[-200:]}"'
+        if content_type and content_type.split(";")[0].strip() not in (
+                "", "application/octet-stream", "binary/octet-stream"):
+            headers["Content-Type"] = content_type
+        limit = write_limit * 6 + ANSWER_OVERHEAD
+        try:
+            response = self._pool.request(
+                "PUT", f"{self.url}/rmeta/text", body=body, headers=headers,
+                timeout=urllib3.Timeout(connect=self.connect_timeout, read=timeout),
+                preload_content=False, retries=False)
+            try:
+                data = response.read(limit + 1)
+            finally:
+                response.release_conn()
+        except ReadTimeoutError as exc:
+            raise TikaTimeout(f"no answer from Tika within {timeout:g} s") from exc
+        except (NewConnectionError, ProtocolError, MaxRetryError) as exc:
+            raise TikaUnavailable(f"Tika at {self.url} is unreachable: {exc}") from exc
+        except HTTPError as exc:
+            raise TikaUnavailable(f"Tika at {self.url} failed: {exc}") from exc
+        if response.status in (502, 503, 504):
+            raise TikaUnavailable(f"Tika at {self.url} answered HTTP {response.status}")
+        text = data[:4096].decode("utf-8", "replace")
+        if response.status != 200:
+            raise TikaRefused(response.status, text)
+        if len(data) > limit:
+            raise TikaRefused(200, f"answer larger than {limit} bytes")
+        try:
+            answer = json.loads(data)
+        except ValueError as exc:
+            raise TikaRefused(200, f"answer is not JSON: {exc}") from exc
+        if not isinstance(answer, list) or not all(isinstance(d, dict) for d in answer):
+            raise TikaRefused(200, "answer is not a list of metadata objects")
+        return answer
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._pool.clear()
