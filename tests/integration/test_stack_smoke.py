@@ -9,9 +9,10 @@ import urllib.request
 import pytest
 from elasticsearch import AuthenticationException, Elasticsearch
 
-from infra.local import procs, stack
+from infra.local import stack
 from infra.local.settings import StackSettings
 from tests.support.aws import make_queue, notify_queue, queue_depth, wait_for
+from tests.support.indexing import stored
 
 
 def test_elasticsearch_is_healthy_and_authenticated(es, endpoints):
@@ -81,15 +82,15 @@ def test_put_produces_an_s3_notification_in_the_queue(s3, sqs, bucket, unique_na
     assert got[0]["s3"]["object"]["key"] == "a+b%2Bc%2F%C3%BC.txt"
 
 
-def test_stack_worker_consumes_events_of_a_wired_bucket(s3, sqs, bucket):
+def test_stack_worker_consumes_events_of_a_wired_bucket(s3, sqs, es, bucket, drop_indices):
     settings = StackSettings.from_env()
     status = {row.name: row for row in stack.status(settings)}
     assert status["worker"].healthy, "the stack's worker is not running: ./dev up"
+    drop_indices(bucket)
     name = f"{settings.queue_prefix}-smoke-{bucket[-8:]}"
     url, arn, _ = make_queue(sqs, name, max_receive_count=3)
     notify_queue(s3, bucket, arn)
     s3.put_object(Bucket=bucket, Key="reaches/the/worker.txt", Body=b"x")
-    log = stack.log_path(settings, "worker")
-    wait_for(lambda: f"s3://{bucket}/reaches/the/worker.txt" in procs.tail(log, 400),
-             timeout=30, what="the worker to log the event")
+    wait_for(lambda: stored(es, bucket, "reaches/the/worker.txt"), timeout=30,
+             what="the worker to index the object")
     wait_for(lambda: queue_depth(sqs, url) == (0, 0), what="the queue to drain")

@@ -50,7 +50,9 @@ def run(pipeline: Pipeline, *payloads: dict | str) -> BatchResult:
 
 def stored(es: Any, bucket: str, key: str) -> dict[str, Any] | None:
     """The key's document as the index holds it now (None when there is none)."""
-    resp = es.options(ignore_status=404).get(index=alias_name(bucket), id=doc_id(bucket, key))
+    # 503: the index exists but its shard is still starting
+    resp = es.options(ignore_status=(404, 503), max_retries=0).get(
+        index=alias_name(bucket), id=doc_id(bucket, key))
     return resp["_source"] if resp.get("found") else None
 
 

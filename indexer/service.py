@@ -1,0 +1,81 @@
+"""Wiring: settings -> clients -> the pipeline. Called once per Lambda container or process."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from indexer.errors import ConfigurationError, TransientError
+from indexer.extract import (
+    EXTRACTOR_VERSION,
+    ExtractLimits,
+    Extractor,
+    TikaClient,
+    TransientExtractionError,
+)
+from indexer.pipeline import Pipeline
+from indexer.settings import Settings
+from indexer.source import ObjectGone, S3ObjectSource, helium_format
+from indexer.state import ObjectState
+from t4index.engine import EngineConfig, connect
+
+
+def engine_config(settings: Settings, secrets: Any = None) -> EngineConfig:
+    """The cluster's address and credentials: from the settings, or a Secrets Manager secret.
+
+    The secret is a JSON object with ``url`` and ``username``/``password`` or ``api_key``.
+
+    Raises:
+        ConfigurationError: the secret cannot be read or lacks a URL.
+    """
+    if not settings.es_secret_arn:
+        return EngineConfig(url=settings.es_url, username=settings.es_username,
+                            password=settings.es_password, api_key=settings.es_api_key,
+                            ca_certs=settings.es_ca_certs, request_timeout=settings.es_timeout)
+    client = secrets or boto3.client("secretsmanager")
+    try:
+        value = json.loads(client.get_secret_value(SecretId=settings.es_secret_arn)["SecretString"])
+    except Exception as exc:
+        raise ConfigurationError(
+            f"cannot read the Elasticsearch secret {settings.es_secret_arn}: {exc}") from exc
+    url = value.get("url") or settings.es_url
+    if not url:
+        raise ConfigurationError(f"secret {settings.es_secret_arn} has no 'url'")
+    return EngineConfig(url=url, username=value.get("username"), password=value.get("password"),
+                        api_key=value.get("api_key"), ca_certs=settings.es_ca_certs,
+                        request_timeout=settings.es_timeout)
+
+
+def make_extract(s3: Any, extractor: Extractor):
+    """The pipeline's ``extract(state)``: a ranged-read source over the HEAD's facts."""
+
+    def extract(state: ObjectState):
+        source = S3ObjectSource(
+            s3, state.bucket, state.key, state.version_id, size=state.size or 0,
+            content_type=state.content_type, helium_format=helium_format(state.metadata),
+            etag=state.etag, storage_class=state.storage_class)
+        try:
+            return extractor.extract(source)
+        except (TransientExtractionError, ObjectGone) as exc:
+            # Gone or changed since the HEAD: a later event (or the retry) sees the new state.
+            raise TransientError(str(exc)) from exc
+
+    return extract
+
+
+def build_pipeline(settings: Settings, *, es: Any = None, s3: Any = None) -> Pipeline:
+    """The pipeline for ``settings``; ``es``/``s3`` may be injected (tests, backfill)."""
+    es = es or connect(engine_config(settings), max_retries=2, retry_on_timeout=True)
+    s3 = s3 or boto3.client("s3", config=Config(
+        retries={"mode": "adaptive", "max_attempts": 5},
+        max_pool_connections=max(10, settings.threads * 2)))
+    limits = ExtractLimits(max_bytes=settings.max_bytes, max_chars=settings.max_chars,
+                           tika_timeout=settings.tika_timeout,
+                           max_decompressed=settings.max_decompressed)
+    tika = TikaClient(settings.tika_url) if settings.tika_url else None
+    return Pipeline(es, s3, make_extract(s3, Extractor(tika, limits)),
+                    extractor_version=EXTRACTOR_VERSION, threads=settings.threads,
+                    safety_margin_ms=settings.safety_margin_ms)
