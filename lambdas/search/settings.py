@@ -1,0 +1,96 @@
+"""The search API's settings, read from the environment in one place (once per container).
+
+=============================  =========================================================
+``T4_ES_URL``                  Elasticsearch URL (or ``T4_ES_CLOUD_ID``); required
+``T4_ES_USERNAME``/``_PASSWORD`` basic auth, or ``T4_ES_API_KEY``; ``T4_ES_CA_CERTS`` CA file
+``T4_SEARCH_ACCESS``           caller-to-bucket map, JSON (see ``access``); default deny
+``T4_SEARCH_CURSOR_SECRET``    HMAC key for cursors, at least 16 characters; required
+``T4_SEARCH_MAX_PAGE``         page size cap, 1..1000, default 100
+``T4_SEARCH_TIMEOUT``          seconds of Elasticsearch time per request, default 20 (< 29)
+``T4_SEARCH_KEEP_ALIVE``       how long a cursor's point in time lives, default ``2m``
+=============================  =========================================================
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from lambdas.search.access import AccessPolicy
+from lambdas.search.errors import ConfigurationError
+from t4index.engine import EngineConfig
+from t4index.query import MAX_PAGE_SIZE
+
+DEFAULT_MAX_PAGE = 100
+DEFAULT_TIMEOUT = 20.0
+API_GATEWAY_TIMEOUT = 29.0
+MIN_SECRET_CHARS = 16
+_KEEP_ALIVE = re.compile(r"[1-9]\d{0,3}(s|m)")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the handler needs besides the request.
+
+    Attributes:
+        engine: how to reach Elasticsearch.
+        access: the caller-to-bucket map.
+        cursor_secret: the HMAC key of cursors.
+        max_page: the largest ``page_size`` a request may ask for.
+        timeout: seconds of Elasticsearch time one request may use in all.
+        keep_alive: the point-in-time keep-alive between pages.
+    """
+
+    engine: EngineConfig
+    access: AccessPolicy
+    cursor_secret: bytes
+    max_page: int = DEFAULT_MAX_PAGE
+    timeout: float = DEFAULT_TIMEOUT
+    keep_alive: str = "2m"
+
+    def __post_init__(self) -> None:
+        if len(self.cursor_secret) < MIN_SECRET_CHARS:
+            raise ConfigurationError(f"T4_SEARCH_CURSOR_SECRET must be at least "
+                                     f"{MIN_SECRET_CHARS} characters")
+        if not 1 <= self.max_page <= MAX_PAGE_SIZE:
+            raise ConfigurationError(f"T4_SEARCH_MAX_PAGE must be 1..{MAX_PAGE_SIZE}, "
+                                     f"got {self.max_page}")
+        if not 0 < self.timeout < API_GATEWAY_TIMEOUT:
+            raise ConfigurationError(f"T4_SEARCH_TIMEOUT must be above 0 and below API "
+                                     f"Gateway's {API_GATEWAY_TIMEOUT:g} s, got {self.timeout}")
+        if not _KEEP_ALIVE.fullmatch(self.keep_alive):
+            raise ConfigurationError(f"T4_SEARCH_KEEP_ALIVE must look like '2m' or '90s', "
+                                     f"got {self.keep_alive!r}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from ``env`` (default ``os.environ``).
+
+        Returns:
+            The settings.
+        Raises:
+            ConfigurationError: a required variable is missing or a value is invalid.
+        """
+        env = os.environ if env is None else env
+        secret = env.get("T4_SEARCH_CURSOR_SECRET", "")
+        if not secret:
+            raise ConfigurationError("T4_SEARCH_CURSOR_SECRET is not set")
+        try:
+            engine = EngineConfig(
+                url=env.get("T4_ES_URL") or None, cloud_id=env.get("T4_ES_CLOUD_ID") or None,
+                username=env.get("T4_ES_USERNAME") or None,
+                password=env.get("T4_ES_PASSWORD") or None,
+                api_key=env.get("T4_ES_API_KEY") or None,
+                ca_certs=env.get("T4_ES_CA_CERTS") or None)
+        except ValueError as exc:
+            raise ConfigurationError(f"T4_ES_URL: {exc}") from exc
+        try:
+            max_page = int(env.get("T4_SEARCH_MAX_PAGE", DEFAULT_MAX_PAGE))
+            timeout = float(env.get("T4_SEARCH_TIMEOUT", DEFAULT_TIMEOUT))
+        except ValueError as exc:
+            raise ConfigurationError(f"T4_SEARCH_MAX_PAGE / T4_SEARCH_TIMEOUT: {exc}") from exc
+        return cls(engine=engine, access=AccessPolicy.from_json(env.get("T4_SEARCH_ACCESS")),
+                   cursor_secret=secret.encode(), max_page=max_page, timeout=timeout,
+                   keep_alive=env.get("T4_SEARCH_KEEP_ALIVE", "2m"))
