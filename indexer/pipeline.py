@@ -190,7 +190,22 @@ class Pipeline:
             except EventParseError as exc:
                 log.error("message %s is not an S3 event: %s", message.message_id, exc)
                 result.failed[message.message_id] = f"unparseable: {exc}"
-        pending = _group(events)
+        self._index(_group(events), remaining_ms, result)
+        return result
+
+    def index_keys(self, keys: list[tuple[str, str]],
+                   remaining_ms: Callable[[], int] = lambda: 2**31) -> BatchResult:
+        """Bring the documents of ``(bucket, key)`` pairs to S3's current state (backfill, repair).
+
+        Failures are reported under the id ``"<bucket>/<key>"``.
+        """
+        result = BatchResult()
+        pending = {(b, k): _Key(b, k, {f"{b}/{k}"}) for b, k in keys}
+        self._index(pending, remaining_ms, result)
+        return result
+
+    def _index(self, pending: dict[tuple[str, str], _Key], remaining_ms: Callable[[], int],
+               result: BatchResult) -> None:
         for attempt in range(1, self.max_attempts + 1):
             if not pending:
                 break
@@ -201,7 +216,6 @@ class Pipeline:
                          attempt, len(pending))
         for entry in pending.values():
             self._fail(entry, "still conflicting after retries", result)
-        return result
 
     def _fail(self, entry: _Key, reason: str, result: BatchResult) -> None:
         for message_id in entry.messages:

@@ -162,3 +162,11 @@ def test_unparseable_message_fails_alone(es, s3, bucket, pipeline, drop_indices)
                  load_event("s3_put", bucket=bucket, key="fine.txt", version_id=None))
     assert len(result.failed) == 1 and "unparseable" in next(iter(result.failed.values()))
     assert stored(es, bucket, "fine.txt")[F.TEXT] == "fine"
+
+
+def test_index_keys_brings_listed_keys_to_their_state(es, s3, bucket, pipeline, drop_indices):
+    drop_indices(bucket)
+    s3.put_object(Bucket=bucket, Key="a.txt", Body=b"alpha")
+    result = pipeline.index_keys([(bucket, "a.txt"), (bucket, "never-existed.txt")])
+    assert (result.written, result.tombstoned, result.failed) == (2, 1, {})
+    assert live_view(es, bucket) == {"a.txt": "alpha"}
