@@ -1,0 +1,152 @@
+"""Small real files of the formats Tika parses, built in code (no binary fixtures).
+
+PDFs come from reportlab; DOCX, ODT and EPUB are the minimal zip packages
+their specifications require; RTF, HTML and e-mail are text; PNG is written
+with zlib. Each carries the word it is searched for, so tests can assert that
+the text came through.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+
+
+def pdf(text: str = "Hello zebra world", *, title: str = "Quarterly report",
+        author: str = "Ann Author", pages: int = 1, password: str | None = None,
+        lines_per_page: int = 1) -> bytes:
+    """A PDF with ``text`` on each of ``pages`` pages (encrypted when ``password``)."""
+    from reportlab.lib import pdfencrypt
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    encrypt = pdfencrypt.StandardEncryption(password, ownerPassword=password + "-owner",
+                                            canPrint=0) if password else None
+    c = canvas.Canvas(buf, encrypt=encrypt)
+    c.setTitle(title)
+    c.setAuthor(author)
+    for page in range(pages):
+        for line in range(lines_per_page):
+            c.drawString(40, 800 - 12 * line, f"{text} page {page + 1} line {line + 1}")
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _zip(members: list[tuple[str, str]], stored_first: bool = False) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i, (name, content) in enumerate(members):
+            kind = zipfile.ZIP_STORED if stored_first and i == 0 else zipfile.ZIP_DEFLATED
+            zf.writestr(name, content, compress_type=kind)
+    return buf.getvalue()
+
+
+def docx(text: str = "Hello zebra in Word", title: str = "Word title") -> bytes:
+    """A minimal Office Open XML word-processing document."""
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    return _zip([
+        ("[Content_Types].xml",
+         '<?xml version="1.0" encoding="UTF-8"?>'
+         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+         'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+         '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+         'officedocument.wordprocessingml.document.main+xml"/>'
+         '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-'
+         'package.core-properties+xml"/></Types>'),
+        ("_rels/.rels",
+         '<?xml version="1.0" encoding="UTF-8"?>'
+         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+         f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="word/document.xml"/>'
+         '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/'
+         'relationships/metadata/core-properties" Target="docProps/core.xml"/>'
+         '</Relationships>'),
+        ("docProps/core.xml",
+         '<?xml version="1.0" encoding="UTF-8"?><cp:coreProperties xmlns:cp="http://schemas.'
+         'openxmlformats.org/package/2006/metadata/core-properties" '
+         f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{title}</dc:title>'
+         '<dc:creator>Wendy Writer</dc:creator></cp:coreProperties>'),
+        ("word/document.xml",
+         f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{w}"><w:body>'
+         f'<w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>'),
+    ])
+
+
+def odt(text: str = "Hello zebra in OpenDocument") -> bytes:
+    """A minimal OpenDocument text file (``mimetype`` first and stored, as ODF requires)."""
+    office = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+    textns = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+    return _zip([
+        ("mimetype", "application/vnd.oasis.opendocument.text"),
+        ("META-INF/manifest.xml",
+         '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+         '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+         '<manifest:file-entry manifest:full-path="/" manifest:media-type='
+         '"application/vnd.oasis.opendocument.text"/><manifest:file-entry manifest:full-path='
+         '"content.xml" manifest:media-type="text/xml"/></manifest:manifest>'),
+        ("content.xml",
+         f'<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="{office}"'
+         f' xmlns:text="{textns}" office:version="1.2"><office:body><office:text>'
+         f'<text:p>{text}</text:p></office:text></office:body></office:document-content>'),
+    ], stored_first=True)
+
+
+def epub(text: str = "Hello zebra in an e-book", title: str = "Book title") -> bytes:
+    """A minimal EPUB 2 book with one chapter."""
+    return _zip([
+        ("mimetype", "application/epub+zip"),
+        ("META-INF/container.xml",
+         '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:'
+         'xmlns:container"><rootfiles><rootfile full-path="content.opf" media-type='
+         '"application/oebps-package+xml"/></rootfiles></container>'),
+        ("content.opf",
+         '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="2.0" '
+         'unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+         f'<dc:title>{title}</dc:title><dc:identifier id="id">x</dc:identifier>'
+         '<dc:language>en</dc:language></metadata><manifest><item id="c1" href="c1.xhtml" '
+         'media-type="application/xhtml+xml"/></manifest><spine><itemref idref="c1"/>'
+         '</spine></package>'),
+        ("c1.xhtml",
+         '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>c1'
+         f'</title></head><body><p>{text}</p></body></html>'),
+    ], stored_first=True)
+
+
+def rtf(text: str = "Hello zebra in RTF") -> bytes:
+    """A small RTF document."""
+    return ("{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times;}}{\\info{\\title RTF title}}"
+            f"\\f0\\fs24 {text}\\par}}").encode("ascii")
+
+
+def html(text: str = "Hello zebra in HTML", title: str = "Page title") -> bytes:
+    """A small HTML page."""
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+            f"<body><h1>Heading</h1><p>{text}</p><script>var hidden = 1;</script></body>"
+            "</html>").encode()
+
+
+def eml(text: str = "Hello zebra by e-mail", subject: str = "Mail subject") -> bytes:
+    """A small RFC 822 message with a text attachment."""
+    return ("From: Ann <ann@example.com>\r\nTo: Bob <bob@example.com>\r\n"
+            f"Subject: {subject}\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+            f"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+            "--XX\r\nContent-Type: text/plain; name=notes.txt\r\n"
+            "Content-Disposition: attachment; filename=notes.txt\r\n\r\n"
+            "attached okapi notes\r\n--XX--\r\n").encode()
+
+
+def png(width: int = 7, height: int = 5) -> bytes:
+    """A grey PNG image of ``width`` x ``height`` pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0,
+                                                             0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
