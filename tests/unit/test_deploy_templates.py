@@ -1,0 +1,129 @@
+"""The CloudFormation templates: cfn-lint, and the properties the pipeline relies on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.aws.templates import TEMPLATE_DIR, load_template, template_paths
+
+CFN_LINT = [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"]
+"""cfn-lint from this interpreter's environment (the dev extra), whatever is on PATH."""
+
+
+def test_every_template_passes_cfn_lint() -> None:
+    paths = template_paths()
+    assert sorted(p.name for p in paths) == sorted(p.name for p in TEMPLATE_DIR.glob("*.yaml"))
+    result = subprocess.run([*CFN_LINT, "--format", "parseable", *map(str, paths)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"cfn-lint found problems:\n{result.stdout}{result.stderr}"
+
+
+def test_cfn_lint_really_checks(tmp_path: Path) -> None:
+    """A broken template fails, so a silent linter cannot pass the test above."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n"
+                   "    Properties: {VisibilityTimeout: !Ref Missing}\n")
+    result = subprocess.run([*CFN_LINT, str(bad)], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "Missing" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> dict[str, Any]:
+    return load_template("pipeline.yaml")
+
+
+def test_visibility_timeout_is_at_least_six_lambda_timeouts(pipeline) -> None:
+    queue = pipeline["Resources"]["EventQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] == {
+        "Fn::FindInMap": ["Timeouts", {"Ref": "LambdaTimeout"}, "Visibility"]}
+    function = pipeline["Resources"]["IndexerFunction"]["Properties"]
+    assert function["Timeout"] == {"Ref": "LambdaTimeout"}
+    allowed = pipeline["Parameters"]["LambdaTimeout"]["AllowedValues"]
+    assert sorted(pipeline["Mappings"]["Timeouts"], key=int) == sorted(allowed, key=int)
+    for timeout in allowed:
+        assert int(timeout) <= 900  # Lambda's maximum
+        assert pipeline["Mappings"]["Timeouts"][timeout]["Visibility"] >= 6 * int(timeout)
+
+
+def test_queue_redrives_to_the_dead_letter_queue(pipeline) -> None:
+    redrive = pipeline["Resources"]["EventQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive == {"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+                       "maxReceiveCount": {"Ref": "MaxReceiveCount"}}
+    dlq = pipeline["Resources"]["DeadLetterQueue"]["Properties"]
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_event_source_mapping_reports_partial_failures(pipeline) -> None:
+    esm = pipeline["Resources"]["IndexerEventSourceMapping"]["Properties"]
+    assert esm["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert esm["BatchSize"] == {"Ref": "BatchSize"}
+    assert esm["MaximumBatchingWindowInSeconds"] == {"Ref": "MaxBatchingWindow"}
+    assert esm["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "MaxConcurrency"}}
+
+
+@pytest.mark.parametrize(("template", "function", "handler"), [
+    ("pipeline.yaml", "IndexerFunction", "lambdas.indexer.app.handler"),
+    ("search.yaml", "SearchFunction", "lambdas.search.app.handler"),
+])
+def test_functions_match_the_package_and_read_secrets(template, function, handler) -> None:
+    from infra.aws.build_lambda import ARCHITECTURE, RUNTIME
+
+    props = load_template(template)["Resources"][function]["Properties"]
+    assert props["Runtime"] == RUNTIME and props["Architectures"] == [ARCHITECTURE]
+    assert props["Handler"] == handler
+    env = props["Environment"]["Variables"]
+    assert env["T4_ES_SECRET_ARN"] == {"Ref": "EsSecretArn"}
+    assert {"T4_ES_URL", "T4_ES_PASSWORD", "T4_ES_API_KEY"}.isdisjoint(env)  # never in plain text
+    assert env["POWERTOOLS_SERVICE_NAME"] and env["POWERTOOLS_METRICS_NAMESPACE"] == "t4-search"
+
+
+def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for res in template["Resources"].values():
+        if res["Type"] == "AWS::IAM::Role":
+            for policy in res["Properties"].get("Policies", []):
+                for stmt in policy["PolicyDocument"]["Statement"]:
+                    if "Fn::If" in stmt:
+                        stmt = stmt["Fn::If"][1]
+                    out.append(stmt)
+    return out
+
+
+@pytest.mark.parametrize("template", ["pipeline.yaml", "search.yaml"])
+def test_roles_are_least_privilege(template) -> None:
+    statements = _statements(load_template(template))
+    assert statements
+    for stmt in statements:
+        actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
+        assert all("*" not in a for a in actions), stmt
+        assert stmt["Resource"] != "*", stmt
+
+
+def test_indexer_may_only_read_the_listed_buckets(pipeline) -> None:
+    by_sid = {s["Sid"]: s for s in _statements(pipeline)}
+    assert set(by_sid["ReadObjects"]["Action"]) == {"s3:GetObject", "s3:GetObjectVersion"}
+    assert set(by_sid["ConsumeQueue"]["Action"]) == {
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes"}
+    assert by_sid["ConsumeQueue"]["Resource"] == {"Fn::GetAtt": ["EventQueue", "Arn"]}
+    assert "s3:PutObject" not in str(pipeline)
+
+
+def test_alarms_cover_dead_letters_age_and_errors(pipeline) -> None:
+    metrics = {r["Properties"]["MetricName"] for r in pipeline["Resources"].values()
+               if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert metrics == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage",
+                       "Errors"}
+
+
+def test_search_api_requires_iam_signatures() -> None:
+    search = load_template("search.yaml")
+    methods = [r["Properties"] for r in search["Resources"].values()
+               if r["Type"] == "AWS::ApiGateway::Method"]
+    assert methods and all(m["AuthorizationType"] == "AWS_IAM" for m in methods)
+    assert search["Parameters"]["CallerBuckets"]["Default"] == "{}"  # default deny
