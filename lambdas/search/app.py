@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from lambdas.search.access import caller_from_context
 from lambdas.search.errors import ApiError, ConfigurationError
@@ -71,6 +72,11 @@ def _api_error(exc: ApiError) -> Response:
                                     "misconfigured; its operators have been told"})
     logger.info("search refused", status=exc.status, reason=str(exc))
     return _answer(exc.status, {"error": exc.code, "message": str(exc)})
+
+
+@app.exception_handler(NotFoundError)
+def _no_route(exc: NotFoundError) -> Response:
+    return _answer(404, {"error": "NotFound", "message": "no such route; use POST /search"})
 
 
 @app.exception_handler(Exception)

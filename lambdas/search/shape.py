@@ -1,7 +1,8 @@
 """A ``SearchPage`` as the API's JSON answer, kept under Lambda's 6 MB response limit.
 
 Each hit is ``{bucket, key, version_id, size, last_modified, etag, content_type,
-extension, is_latest, deleted, user_meta, amz_meta, score, highlights}``; highlight
+extension, is_latest, deleted, user_meta, amz_meta, extraction_status, score,
+highlights}``; highlight
 fields are named ``content``, ``key`` and ``meta``. Every hit of the page is
 returned (dropping one would make the cursor skip it): when the answer would be
 too large, highlights and then metadata are left out of the last hits first, and
@@ -46,7 +47,8 @@ def _hit(hit: Any) -> dict[str, Any]:
                           if modified else None),
         "etag": hit.etag, "content_type": hit.content_type, "extension": hit.extension,
         "is_latest": hit.is_latest, "deleted": hit.deleted, "user_meta": hit.user_meta,
-        "amz_meta": hit.amz_meta, "score": hit.score, "highlights": _highlights(hit.highlights),
+        "amz_meta": hit.amz_meta, "extraction_status": hit.extraction_status,
+        "score": hit.score, "highlights": _highlights(hit.highlights),
     }
 
 
@@ -59,9 +61,10 @@ def _shrink(hits: list[dict[str, Any]], over: int) -> None:
             for name in fields:
                 empty: Any = {} if name != "user_meta" else None
                 if hit[name] not in (empty, None):
-                    over -= _size(hit[name])
+                    before = _size(hit)
                     hit[name] = empty
                     hit.setdefault("omitted", []).append(name)
+                    over -= before - _size(hit)
 
 
 def page_body(page: SearchPage, cursor: str | None,
