@@ -1,0 +1,51 @@
+"""A private Elasticsearch and Tika, on their own ports and folder, that a test may stop.
+
+The shared stack serves every other test at the same time, so fault tests never stop it.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from infra.local import procs, services
+from infra.local.procs import ProcessSpec
+from infra.local.settings import StackSettings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class PrivateService:
+    spec: ProcessSpec
+    url: str
+
+    def start(self) -> None:
+        pid = procs.start(self.spec)
+        procs.wait_healthy(self.spec, pid)
+
+    def stop(self) -> None:
+        procs.stop(self.spec.pidfile)
+
+
+def private_settings(home: Path) -> StackSettings:
+    base = StackSettings.from_env()
+    return replace(base, home=home, es_port=free_port(), tika_port=free_port())
+
+
+def private_elasticsearch(settings: StackSettings) -> tuple[PrivateService, dict[str, str]]:
+    for folder in (settings.home, settings.cache_dir, settings.state_dir, settings.log_dir,
+                   settings.run_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    settings.home.chmod(0o755)
+    spec = services.elasticsearch_spec(settings)
+    return PrivateService(spec, settings.es_url), settings.credentials()
+
+
+def private_tika(settings: StackSettings) -> PrivateService:
+    return PrivateService(services.tika_spec(settings), settings.tika_url)
