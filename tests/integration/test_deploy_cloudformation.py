@@ -1,0 +1,183 @@
+"""Deploy pipeline.yaml through CloudFormation into a separate moto server and check the wiring.
+
+moto's CloudFormation creates S3, SQS, SNS, IAM, Lambda, Logs and Events resources.
+The template's other types are listed in ``MOTO_CANNOT_CREATE``, removed before the
+deploy (cfn-lint checks them, ``test_deploy_templates``); moto skipping anything else
+(its "not supported" warning, or a stack resource without a logical id) fails the test.
+The moto server is this test module's own, so the stack's shared server and its worker
+are never touched.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import warnings
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from infra.aws.templates import load_template
+
+MOTO_CANNOT_CREATE = frozenset({
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SNS::Subscription",
+    "AWS::CloudWatch::Alarm",
+})
+REGION = "us-east-1"
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:t4-es-AbCdEf"
+CORE = {"DeadLetterQueue", "EventQueue", "IndexerRole", "IndexerLogGroup", "IndexerFunction",
+        "IndexerEventSourceMapping"}
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def aws(moto_url: str):
+    session = boto3.Session(region_name=REGION, aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=moto_url)
+
+    return client
+
+
+@pytest.fixture(scope="module")
+def code(aws) -> dict[str, str]:
+    """A code bucket holding a (tiny) package, as `build_lambda` output would be uploaded."""
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="t4-code")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("lambdas/indexer/app.py", "def handler(event, context):\n    return {}\n")
+    s3.put_object(Bucket="t4-code", Key="t4-search/pkg-1.zip", Body=buf.getvalue())
+    for name in ("data-a", "data-b"):
+        s3.create_bucket(Bucket=name)
+    return {"CodeBucket": "t4-code", "CodeKey": "t4-search/pkg-1.zip"}
+
+
+def _deployable(template: dict[str, Any]) -> dict[str, Any]:
+    removed = {name for name, res in template["Resources"].items()
+               if res["Type"] in MOTO_CANNOT_CREATE}
+    kept = {name: res for name, res in template["Resources"].items() if name not in removed}
+    text = json.dumps(kept)
+    for name in removed:  # nothing that stays may depend on what moto cannot create
+        assert f'"Ref": "{name}"' not in text and f'["{name}",' not in text, name
+    return {**template, "Resources": kept}
+
+
+def deploy(aws, stack: str, parameters: dict[str, str]) -> dict[str, Any]:
+    """Create the stack; fail if moto skipped a resource. Returns outputs and resources."""
+    cfn = aws("cloudformation")
+    body = json.dumps(_deployable(load_template("pipeline.yaml")))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cfn.create_stack(StackName=stack, TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
+                         Parameters=[{"ParameterKey": k, "ParameterValue": v}
+                                     for k, v in parameters.items()])
+        status = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    skipped = [str(w.message) for w in caught if "not supported" in str(w.message)]
+    assert not skipped, f"moto skipped resources: {skipped}"
+    assert status["StackStatus"] == "CREATE_COMPLETE", status
+    summaries = cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+    resources = {r["LogicalResourceId"]: r for r in summaries if r["LogicalResourceId"]}
+    assert all(r["ResourceStatus"] == "CREATE_COMPLETE" and r["PhysicalResourceId"]
+               for r in resources.values())
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in status.get("Outputs", [])}
+    return {"outputs": outputs, "resources": resources}
+
+
+def params(code: dict[str, str], **extra: str) -> dict[str, str]:
+    return {"BucketNames": "data-a,data-b", "EsSecretArn": SECRET_ARN,
+            "TikaUrl": "http://tika.internal:9998", **code, **extra}
+
+
+def test_pipeline_deploys_with_queue_dlq_and_event_source_mapping(aws, code) -> None:
+    stack = deploy(aws, "t4s", params(code, LambdaTimeout="120", BatchSize="50",
+                                      MaxBatchingWindow="7", MaxConcurrency="4",
+                                      MaxReceiveCount="3"))
+    assert set(stack["resources"]) == CORE
+    sqs, lam, iam = aws("sqs"), aws("lambda"), aws("iam")
+
+    queue_url = stack["outputs"]["EventQueueUrl"]
+    dlq_url = stack["outputs"]["DeadLetterQueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    assert json.loads(attrs["RedrivePolicy"]) == {"deadLetterTargetArn": dlq_arn,
+                                                  "maxReceiveCount": 3}
+    assert attrs["QueueArn"] == stack["outputs"]["EventQueueArn"]
+
+    function = lam.get_function_configuration(FunctionName="t4s-indexer")
+    assert int(attrs["VisibilityTimeout"]) >= 6 * function["Timeout"] == 6 * 120
+    assert function["Runtime"] == "python3.11" and function["Architectures"] == ["x86_64"]
+    assert function["Handler"] == "lambdas.indexer.app.handler"
+    env = function["Environment"]["Variables"]
+    assert env["T4_ES_SECRET_ARN"] == SECRET_ARN
+    assert env["T4_TIKA_URL"] == "http://tika.internal:9998"
+    assert env["POWERTOOLS_SERVICE_NAME"] == "t4-indexer"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "t4-search"
+
+    (mapping,) = lam.list_event_source_mappings(FunctionName="t4s-indexer")["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == attrs["QueueArn"]
+    assert mapping["FunctionArn"] == function["FunctionArn"]
+    assert mapping["BatchSize"] == 50
+    assert mapping["MaximumBatchingWindowInSeconds"] == 7
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 4}
+
+    role_name = function["Role"].rsplit("/", 1)[1]
+    (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+    if isinstance(document, str):  # moto 5.2 keeps the Python repr of the resolved document
+        document = ast.literal_eval(document)
+    # moto resolves `!If [cond, stmt, !Ref AWS::NoValue]` in a list to None (AWS drops it)
+    by_sid = {s["Sid"]: s for s in document["Statement"] if s is not None}
+    assert by_sid["ReadObjects"]["Resource"] == ["arn:aws:s3:::data-a/*", "arn:aws:s3:::data-b/*"]
+    assert by_sid["ReadBuckets"]["Resource"] == ["arn:aws:s3:::data-a", "arn:aws:s3:::data-b"]
+    assert by_sid["ConsumeQueue"]["Resource"] == attrs["QueueArn"]
+    assert by_sid["ElasticsearchSecret"]["Resource"] == SECRET_ARN
+    assert "DecryptObjects" not in by_sid  # no KMS keys given
+    trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+    logs = aws("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/t4s-indexer")
+    assert [g["retentionInDays"] for g in logs["logGroups"]] == [30]
+
+
+def test_sns_fan_out_creates_the_topic(aws, code) -> None:
+    stack = deploy(aws, "t4sns", params(code, EventSource="sns"))
+    assert set(stack["resources"]) == CORE | {"EventTopic"}
+    topic_arn = stack["outputs"]["EventTopicArn"]
+    assert topic_arn in [t["TopicArn"] for t in aws("sns").list_topics()["Topics"]]
+    assert "NotificationTargetArn" not in stack["outputs"]
+
+
+def test_eventbridge_source_routes_the_buckets_events_to_the_queue(aws, code) -> None:
+    stack = deploy(aws, "t4eb", params(code, EventSource="eventbridge"))
+    assert set(stack["resources"]) == CORE | {"EventBridgeRule"}
+    events = aws("events")
+    rule_name = stack["resources"]["EventBridgeRule"]["PhysicalResourceId"]
+    rule = events.describe_rule(Name=rule_name)
+    pattern = json.loads(rule["EventPattern"])
+    assert pattern["source"] == ["aws.s3"]
+    assert pattern["detail"]["bucket"]["name"] == ["data-a", "data-b"]
+    assert set(pattern["detail-type"]) == {"Object Created", "Object Deleted"}
+    (target,) = events.list_targets_by_rule(Rule=rule_name)["Targets"]
+    assert target["Arn"] == stack["outputs"]["EventQueueArn"]
