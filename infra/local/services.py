@@ -218,3 +218,65 @@ def worker_spec(settings: StackSettings, service_env: dict[str, str]) -> Process
         cwd=REPO_ROOT,
         health_timeout=60.0,
     )
+
+
+# -- the search API ------------------------------------------------------------
+
+LOCAL_CALLER_ARN = "arn:aws:iam::000000000000:user/t4-local"
+LOCAL_ACCESS_KEY = "AKIAT4LOCALSTACK0001"
+
+
+def _private_json(path: Path, make) -> dict:
+    """The JSON in ``path``, made by ``make()`` and stored owner-only the first time."""
+    if path.is_file():
+        return json.loads(path.read_text())
+    value = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(value, fh)
+    return value
+
+
+def search_api_callers(settings: StackSettings) -> dict:
+    """The access keys the local search API knows: one local caller allowed every bucket."""
+    return _private_json(settings.state_dir / "search-api-credentials.json", lambda: {
+        LOCAL_ACCESS_KEY: {"secret": secrets.token_urlsafe(30), "arn": LOCAL_CALLER_ARN}})
+
+
+def search_api_spec(settings: StackSettings, service_env: dict[str, str]) -> ProcessSpec:
+    search_api_callers(settings)
+    cursor = _private_json(settings.state_dir / "search-api-cursor.json",
+                           lambda: {"secret": secrets.token_urlsafe(32)})
+    env = {
+        **service_env,
+        "T4_SEARCH_ACCESS": json.dumps({LOCAL_CALLER_ARN: ["*"]}),
+        "T4_SEARCH_CURSOR_SECRET": cursor["secret"],
+        "PYTHONPATH": str(REPO_ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    return ProcessSpec(
+        name="search-api",
+        argv=[sys.executable, "-m", "infra.local.search_api", "--host", settings.host,
+              "--port", str(settings.search_api_port), "--credentials",
+              str(settings.state_dir / "search-api-credentials.json")],
+        log=settings.log_dir / "search-api.log",
+        pidfile=settings.run_dir / "search-api.pid",
+        healthy=lambda: answers(settings.search_api_url),
+        port=settings.search_api_port,
+        env=env,
+        cwd=REPO_ROOT,
+        health_timeout=60.0,
+        port_env="T4_STACK_SEARCH_API_PORT",
+    )
+
+
+def answers(url: str) -> bool:
+    """True when something answers HTTP at ``url`` (an unsigned request is refused: fine)."""
+    try:
+        with urllib.request.urlopen(url + "/search", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False

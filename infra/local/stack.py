@@ -11,7 +11,7 @@ from infra.local.errors import StackError
 from infra.local.procs import ProcessSpec
 from infra.local.settings import StackSettings
 
-ORDER = ("moto", "elasticsearch", "tika", "worker")
+ORDER = ("moto", "elasticsearch", "tika", "worker", "search-api")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ def _where(settings: StackSettings, name: str) -> str:
         "elasticsearch": settings.es_url,
         "tika": settings.tika_url,
         "worker": f"polls SQS queues {settings.queue_prefix}* on moto",
+        "search-api": f"{settings.search_api_url}/search (SigV4, like API Gateway)",
     }[name]
 
 
@@ -89,6 +90,7 @@ def up(settings: StackSettings, say=print) -> None:
         say(f"{spec.name}: started (pid {pid}) in {time.monotonic() - started:.1f} s")
     endpoints = Endpoints.resolve(settings)
     _ensure(services.worker_spec(settings, endpoints.es_env()), say)
+    _ensure(services.search_api_spec(settings, endpoints.es_env()), say)
 
 
 def down(settings: StackSettings, say=print) -> None:
@@ -111,6 +113,8 @@ def status(settings: StackSettings) -> list[ServiceStatus]:
                 creds = settings.credentials() if settings.credentials_file.exists() else None
                 auth = (creds["username"], creds["password"]) if creds else None
                 healthy = services.http_ok(f"{settings.es_url}/_cluster/health", auth)
+            elif name == "search-api":
+                healthy = services.answers(settings.search_api_url)
             elif name == "tika":
                 healthy = services.http_ok(f"{settings.tika_url}/version")
             else:
@@ -125,4 +129,5 @@ def log_path(settings: StackSettings, name: str):
         "elasticsearch": settings.log_dir / "elasticsearch.out",
         "tika": settings.log_dir / "tika.log",
         "worker": settings.log_dir / "worker.log",
+        "search-api": settings.log_dir / "search-api.log",
     }[name]
