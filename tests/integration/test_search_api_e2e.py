@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -364,3 +365,33 @@ def test_cluster_down_is_503(server: SearchApiServer, settings: Settings) -> Non
         assert caught.value.status == 503 and "Traceback" not in str(caught.value)
     finally:
         app.configure(previous)
+
+
+def test_command_line_server(corpus: None, endpoints: Endpoints, tmp_path: Path) -> None:
+    """``python -m infra.local.search_api`` serves the handler configured by the environment."""
+    import os
+    import subprocess
+    import sys
+
+    creds = tmp_path / "credentials.json"
+    creds.write_text(json.dumps({"AKIDALICE": {"secret": "alice-secret",
+                                               "arn": USERS["AKIDALICE"][1]}}))
+    env = {**os.environ, **endpoints.es_env(), "T4_SEARCH_CURSOR_SECRET": SECRET.decode(),
+           "T4_SEARCH_ACCESS": json.dumps(ACCESS), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "infra.local.search_api", "--port", "0",
+                             "--credentials", str(creds), "--region", endpoints.region],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("search API on http://"), line
+        url = line.split()[3]
+        session = boto3.Session(aws_access_key_id="AKIDALICE",
+                                aws_secret_access_key="alice-secret",
+                                region_name=endpoints.region)
+        answer = SearchApiClient(url, session=session).search(
+            {"buckets": [BUCKET_A], "text": "quarterly"})
+        assert [h["key"] for h in answer["hits"]] == ["data/report.final.csv"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
