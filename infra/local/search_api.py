@@ -5,8 +5,9 @@ verifies each request's SigV4 signature (service ``execute-api``) against the
 credentials it knows, refuses unsigned, wrongly signed and expired (over 15
 minutes of clock skew) requests with 403, then builds the payload 2.0 event
 (``requestContext.authorizer.iam`` with userArn, accessKey, accountId, callerId)
-and calls ``lambdas.search.app.handler``. The handler reads its settings
-(``T4_ES_*``, ``T4_SEARCH_*``) from the environment.
+and calls ``lambdas.search.app.handler``, one request at a time as a single
+Lambda container would (connections are accepted concurrently). The handler
+reads its settings (``T4_ES_*``, ``T4_SEARCH_*``) from the environment.
 
 Credentials file (JSON)::
 
@@ -218,6 +219,9 @@ class SearchApiServer(ThreadingHTTPServer):
         self.region = region
         self.handler = handler
         self.function_timeout = function_timeout
+        self.invoke_lock = threading.Lock()
+        """One invocation at a time, as in one Lambda container: the powertools
+        resolver keeps the current event on a module-level object."""
 
     @property
     def url(self) -> str:
@@ -279,7 +283,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                             self.client_address[0])
         context = LambdaContext("t4-search-api", self.server.function_timeout)
         try:
-            result = self.server.lambda_handler()(event, context)
+            with self.server.invoke_lock:
+                result = self.server.lambda_handler()(event, context)
             status = int(result.get("statusCode", 200))
             out = result.get("body") or ""
             raw = base64.b64decode(out) if result.get("isBase64Encoded") else out.encode()

@@ -283,3 +283,46 @@ def test_search_query_returns_t4index_hits() -> None:
                                                         {"content": ["<em>thor</em>"]})
     assert hit.last_modified == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert page.facets is not None and page.facets.extensions == {"csv": 30}
+
+
+def test_concurrent_callers_each_get_their_own_identity(tmp_path: Path) -> None:
+    """The real handler behind the threaded server never mixes up two callers' requests."""
+    import threading
+
+    from lambdas.search import app
+
+    class EchoService:
+        def search(self, caller: Any, body: Any, budget: float | None = None) -> dict[str, Any]:
+            import time
+
+            time.sleep(0.01)
+            return {"hits": [], "caller": caller.principal, "body": json.loads(body)}
+
+    path = tmp_path / "credentials.json"
+    users = {f"AK{i}": {"secret": f"s{i}", "arn": f"arn:aws:iam::000000000000:user/u{i}"}
+             for i in range(4)}
+    path.write_text(json.dumps(users))
+    app.configure(EchoService())
+    srv = serve(0, path, region=REGION)
+    errors: list[str] = []
+
+    def run(i: int) -> None:
+        session = boto3.Session(aws_access_key_id=f"AK{i}", aws_secret_access_key=f"s{i}",
+                                region_name=REGION)
+        c = SearchApiClient(srv.url, session=session)
+        for n in range(5):
+            answer = c.search({"buckets": ["b"], "n": n, "i": i})
+            if answer["caller"] != users[f"AK{i}"]["arn"] or answer["body"]["i"] != i:
+                errors.append(f"{i}/{n}: {answer}")
+
+    try:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        app.configure(None)
+    assert errors == []
