@@ -30,6 +30,7 @@ class ItemResult:
     doc_id: str
     status: int
     error: str | None
+    seq_no: int | None = None  # of a successful write: orders mirror writes during a reindex
 
     @property
     def ok(self) -> bool:
@@ -77,7 +78,9 @@ def _result(info: dict[str, Any]) -> ItemResult:
     if error is not None and not isinstance(error, str):
         error = (f"{error.get('type')}: {error.get('reason')}" if isinstance(error, dict)
                  else str(error))
-    return ItemResult(str(item.get("_id")), status if isinstance(status, int) else 0, error)
+    seq_no = item.get("_seq_no")
+    return ItemResult(str(item.get("_id")), status if isinstance(status, int) else 0, error,
+                      seq_no if isinstance(seq_no, int) else None)
 
 
 def write(es: Any, actions: list[dict[str, Any]], *, max_retries: int = 3) -> dict[str, ItemResult]:
@@ -95,4 +98,27 @@ def write(es: Any, actions: list[dict[str, Any]], *, max_retries: int = 3) -> di
         results[result.doc_id] = result
     for action in actions:  # an exception may leave items without an answer
         results.setdefault(action["_id"], ItemResult(action["_id"], 0, "no answer from bulk"))
+    return results
+
+
+def mirror_action(index: str, doc_id: str, source: dict[str, Any], seq_no: int) -> dict[str, Any]:
+    """Copy a document written to the alias's index into a reindex target ``index``.
+
+    External versioning with the source index's ``_seq_no`` (+1, external versions
+    start above 0) orders mirror writes and the reindex's copy exactly as the writes
+    to the source index were ordered: an older copy never replaces a newer one (409).
+    """
+    return {"_op_type": "index", "_index": index, "_id": doc_id, "_source": source,
+            "version": seq_no + 1, "version_type": "external"}
+
+
+def write_concrete(es: Any, actions: list[dict[str, Any]]) -> dict[tuple[str, str], ItemResult]:
+    """Send actions addressed to concrete indices (no ``require_alias``); results by (index, id)."""
+    results: dict[tuple[str, str], ItemResult] = {}
+    for _ok, info in helpers.streaming_bulk(
+        es, actions, chunk_size=500, max_chunk_bytes=50 * 2**20, raise_on_error=False,
+        raise_on_exception=False, max_retries=3, initial_backoff=0.5, max_backoff=8,
+    ):
+        (_, item), = info.items()
+        results[(str(item.get("_index")), str(item.get("_id")))] = _result(info)
     return results

@@ -32,7 +32,7 @@ from indexer.events import EventParseError, ObjectEvent, parse_body, sequencer_n
 from indexer.state import ObjectState, head_state
 from t4index import fields as F
 from t4index.document import build_document
-from t4index.lifecycle import BucketIndex, ensure_bucket_index, ensure_template
+from t4index.lifecycle import BucketIndex, bucket_indices, ensure_bucket_index, ensure_template
 from t4index.names import doc_id
 
 log = logging.getLogger("t4.indexer")
@@ -73,6 +73,7 @@ class _Key:
     key: str
     messages: set[str] = field(default_factory=set)
     sequencer: str | None = None
+    force: bool = False  # rewrite even when the stored document shows this state
 
 
 def _group(events_by_message: dict[str, list[ObjectEvent]]) -> dict[tuple[str, str], _Key]:
@@ -99,24 +100,41 @@ class Pipeline:
 
     def __init__(self, es: Any, s3: Any, extract: Extract, *, extractor_version: str,
                  threads: int = 8, max_attempts: int = 5, safety_margin_ms: int = 5_000,
-                 before_write: Callable[[], None] | None = None) -> None:
-        """``before_write`` runs just before each bulk write (a seam for race tests)."""
+                 before_write: Callable[[], None] | None = None,
+                 index_ttl_s: float = 30.0) -> None:
+        """``before_write`` runs just before each bulk write (a seam for race tests).
+
+        ``index_ttl_s``: how long the bucket's alias target and reindex targets are
+        cached; a reindex waits longer than this before it copies (``indexer.backfill``).
+        """
         self.es, self.s3, self.extract = es, s3, extract
         self.before_write = before_write
         self.extractor_version = extractor_version
         self.threads, self.max_attempts = threads, max_attempts
         self.safety_margin_ms = safety_margin_ms
-        self._indices: dict[str, BucketIndex] = {}
+        self.index_ttl_s = index_ttl_s
+        self._indices: dict[str, tuple[BucketIndex, list[str], float]] = {}
         self._template_ready = False
 
     # -- set-up ------------------------------------------------------------
     def bucket_index(self, bucket: str) -> BucketIndex:
-        if bucket not in self._indices:
+        """The bucket's alias and write index (cached for ``index_ttl_s``)."""
+        cached = self._indices.get(bucket)
+        if cached is None or time.monotonic() - cached[2] > self.index_ttl_s:
             if not self._template_ready:
                 ensure_template(self.es)
                 self._template_ready = True
-            self._indices[bucket] = ensure_bucket_index(self.es, bucket)
-        return self._indices[bucket]
+            index = ensure_bucket_index(self.es, bucket)
+            # a reindex in progress: indices of a newer mapping version receive every write too
+            mirrors = sorted(name for name, version in bucket_indices(self.es, bucket).items()
+                             if version > index.mapping_version)
+            cached = self._indices[bucket] = (index, mirrors, time.monotonic())
+        return cached[0]
+
+    def mirror_indices(self, bucket: str) -> list[str]:
+        """Indices being filled by a reindex of ``bucket``, written to after the alias."""
+        self.bucket_index(bucket)
+        return self._indices[bucket][1]
 
     # -- one key -------------------------------------------------------------
     def _header(self, state: ObjectState, sequencer: str | None) -> dict[str, Any]:
@@ -162,7 +180,7 @@ class Pipeline:
         state = head_state(self.s3, entry.bucket, entry.key)
         if not state.exists and current.source is not None and current.source.get(F.DELETED):
             return None
-        if _same_state(current.source, self._header(state, entry.sequencer)):
+        if not entry.force and _same_state(current.source, self._header(state, entry.sequencer)):
             return None
         alias = self.bucket_index(entry.bucket).alias
         return bulk.conditional_index(alias, current, self._document(state, entry))
@@ -194,13 +212,15 @@ class Pipeline:
         return result
 
     def index_keys(self, keys: list[tuple[str, str]],
-                   remaining_ms: Callable[[], int] = lambda: 2**31) -> BatchResult:
+                   remaining_ms: Callable[[], int] = lambda: 2**31, *,
+                   force: bool = False) -> BatchResult:
         """Bring the documents of ``(bucket, key)`` pairs to S3's current state (backfill, repair).
 
-        Failures are reported under the id ``"<bucket>/<key>"``.
+        ``force`` re-extracts and rewrites existing objects even when the stored document
+        already shows their state. Failures are reported under the id ``"<bucket>/<key>"``.
         """
         result = BatchResult()
-        pending = {(b, k): _Key(b, k, {f"{b}/{k}"}) for b, k in keys}
+        pending = {(b, k): _Key(b, k, {f"{b}/{k}"}, force=force) for b, k in keys}
         self._index(pending, remaining_ms, result)
         return result
 
@@ -261,14 +281,30 @@ class Pipeline:
         answers = bulk.write(self.es, [action for _, action in actions.values()])
         log.info("bulk wrote %d documents in %.0f ms", len(actions),
                  (time.monotonic() - started) * 1000)
+        mirrored: list[tuple[_Key, dict[str, Any]]] = []
         for ident, (entry, action) in actions.items():
             answer = answers[ident]
             if answer.ok:
                 result.written += 1
                 if action["_source"].get(F.DELETED):
                     result.tombstoned += 1
+                for index in self.mirror_indices(entry.bucket):
+                    if answer.seq_no is not None:
+                        mirrored.append((entry, bulk.mirror_action(
+                            index, ident, action["_source"], answer.seq_no)))
             elif answer.conflict:
                 conflicts[(entry.bucket, entry.key)] = entry
             else:
                 self._fail(entry, f"bulk item {answer.status}: {answer.error}", result)
+        if mirrored:
+            self._mirror(mirrored, result)
         return conflicts
+
+    def _mirror(self, mirrored: list[tuple[_Key, dict[str, Any]]], result: BatchResult) -> None:
+        """Write to reindex targets too; 409 means a newer copy is there already."""
+        answers = bulk.write_concrete(self.es, [action for _, action in mirrored])
+        for entry, action in mirrored:
+            answer = answers.get((action["_index"], action["_id"]))
+            if answer is None or not (answer.ok or answer.conflict):
+                why = answer.error if answer else "no answer"
+                self._fail(entry, f"mirror write to {action['_index']} failed: {why}", result)
