@@ -10,6 +10,7 @@ throttling or 5xx, the object changing mid-read), and lets
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 from indexer.extract._choose import NONE, TIKA, choose_extractor
 from indexer.extract._documents import extract_document
@@ -32,7 +33,32 @@ from indexer.source import ObjectGone, ObjectSource, ObjectUnreadable, SourceUna
 
 log = logging.getLogger("t4.indexer.extract")
 
-HEAD_BYTES = 8 * 1024
+HEAD_BYTES = 64 * 1024
+"""Bytes read first, for the magic bytes; an object this small costs a single GET."""
+
+
+class _HeadCached:
+    """``source`` with its first bytes in memory: reads inside them cost no request."""
+
+    def __init__(self, source: ObjectSource, head: bytes) -> None:
+        self._source = source
+        self._head = head
+        self._whole = len(head) == source.size
+        self.bucket, self.key, self.version_id = source.bucket, source.key, source.version_id
+        self.size, self.content_type = source.size, source.content_type
+        self.helium_format = source.helium_format
+
+    def read_range(self, start: int, end: int) -> bytes:
+        if start >= 0 and (end < len(self._head) or self._whole):
+            return self._head[start:end + 1]
+        return self._source.read_range(start, end)
+
+    def iter_chunks(self, chunk_size: int = 2**20) -> Iterator[bytes]:
+        if not self._whole:
+            yield from self._source.iter_chunks(chunk_size)
+            return
+        for start in range(0, len(self._head), chunk_size):
+            yield self._head[start:start + chunk_size]
 
 
 class Extractor:
@@ -59,7 +85,7 @@ class Extractor:
             if source.size == 0:
                 return finish(NONE, "", self.limits, content_type=source.content_type)
             kind = choose_extractor(source.key, source.content_type, source.helium_format, head)
-            return self._run(kind, source)
+            return self._run(kind, _HeadCached(source, head))
         except ObjectUnreadable as exc:
             return failed(NONE, Status.UNREADABLE, exc.reason, content_type=source.content_type)
         except SourceUnavailable as exc:

@@ -8,6 +8,7 @@ than the read bounds with their peak memory measured.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -180,7 +181,7 @@ def test_large_text_object_reads_only_its_prefix(s3, bucket: str, traced: None) 
     got, peak = _peak_of(lambda: Extractor(None).extract(source))
     assert (got.status, got.truncated) == ("truncated", True)
     assert got.text.startswith("lorem ipsum") and len(got.text) == 500_000
-    assert client.ranges == ["bytes=0-8191", f"bytes=0-{2 * MB - 1}"]
+    assert client.ranges == ["bytes=0-65535", f"bytes=0-{2 * MB - 1}"]
     assert peak < 12 * MB, f"peak {peak / MB:.1f} MB"  # measured: 6.4 MB
 
 
@@ -194,7 +195,7 @@ def test_tika_format_over_max_bytes_is_too_large_without_reading(s3, bucket: str
     got, peak = _peak_of(lambda: limited.extract(source))
     assert (got.status, got.text, got.metadata["size"]) == ("too_large", "", 48 * MB)
     assert "max_bytes=16777216" in got.error
-    assert client.ranges == ["bytes=0-8191"]  # only the head, for the magic bytes
+    assert client.ranges == ["bytes=0-65535"]  # only the head, for the magic bytes
     assert peak < 4 * MB
 
 
@@ -206,3 +207,15 @@ def test_tika_format_streams_through_a_temporary_file(s3, bucket: str, extractor
     got, peak = _peak_of(lambda: extractor.extract(source))
     assert (got.status, got.extractor) == ("corrupt", "tika")
     assert peak < 8 * MB, f"peak {peak / MB:.1f} MB"  # measured: 2.1 MB
+
+
+def test_a_small_object_costs_one_get(s3, bucket: str, extractor: Extractor) -> None:
+    objects = {"small.txt": b"tiny text", "small.csv": b"a,b\n1,2\n", "small.pdf": documents.pdf(),
+               "small.json": b'{"k": "v"}', "small.txt.gz": gzip.compress(b"zip")}
+    for key, body in objects.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    for key in objects:
+        client = CountingClient(s3)
+        got = extractor.extract(S3ObjectSource.head(client, bucket, key))
+        assert got.status == "ok", (key, got.error)
+        assert client.ranges == [f"bytes=0-{len(objects[key]) - 1}"], key
