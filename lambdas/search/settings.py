@@ -1,10 +1,13 @@
 """The search API's settings, read from the environment in one place (once per container).
 
 =============================  =========================================================
-``T4_ES_URL``                  Elasticsearch URL (or ``T4_ES_CLOUD_ID``); required
+``T4_ES_URL``                  Elasticsearch URL (or ``T4_ES_CLOUD_ID``); required unless
+                               ``T4_ES_SECRET_ARN`` names a Secrets Manager secret, JSON
+                               ``{"url", "username", "password"}`` or ``{"url", "api_key"}``
 ``T4_ES_USERNAME``/``_PASSWORD`` basic auth, or ``T4_ES_API_KEY``; ``T4_ES_CA_CERTS`` CA file
 ``T4_SEARCH_ACCESS``           caller-to-bucket map, JSON (see ``access``); default deny
-``T4_SEARCH_CURSOR_SECRET``    HMAC key for cursors, at least 16 characters; required
+``T4_SEARCH_CURSOR_SECRET``    HMAC key for cursors, at least 16 characters; required unless
+                               ``T4_SEARCH_CURSOR_SECRET_ARN`` names a secret holding it
 ``T4_SEARCH_MAX_PAGE``         page size cap, 1..1000, default 100
 ``T4_SEARCH_TIMEOUT``          seconds of Elasticsearch time per request, default 20 (< 29)
 ``T4_SEARCH_KEEP_ALIVE``       how long a cursor's point in time lives, default ``2m``
@@ -13,10 +16,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from lambdas.search.access import AccessPolicy
 from lambdas.search.errors import ConfigurationError
@@ -65,25 +70,39 @@ class Settings:
                                      f"got {self.keep_alive!r}")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, secrets: Any = None) -> Settings:
         """Read the settings from ``env`` (default ``os.environ``).
+
+        ``secrets`` is a Secrets Manager client, made with boto3 only when a
+        ``*_SECRET_ARN`` variable needs one.
 
         Returns:
             The settings.
         Raises:
-            ConfigurationError: a required variable is missing or a value is invalid.
+            ConfigurationError: a required variable is missing, a value is invalid, or a
+                secret cannot be read.
         """
         env = os.environ if env is None else env
+        es = {name: env.get(f"T4_ES_{name.upper()}") or None
+              for name in ("url", "cloud_id", "username", "password", "api_key", "ca_certs")}
+        if env.get("T4_ES_SECRET_ARN"):
+            stored = _secret(env["T4_ES_SECRET_ARN"], secrets)
+            try:
+                found = json.loads(stored)
+            except ValueError as exc:
+                raise ConfigurationError("T4_ES_SECRET_ARN's secret is not JSON") from exc
+            if not isinstance(found, dict):
+                raise ConfigurationError("T4_ES_SECRET_ARN's secret is not a JSON object")
+            es.update({k: found[k] for k in ("url", "username", "password", "api_key")
+                       if found.get(k)})
         secret = env.get("T4_SEARCH_CURSOR_SECRET", "")
+        if not secret and env.get("T4_SEARCH_CURSOR_SECRET_ARN"):
+            secret = _secret(env["T4_SEARCH_CURSOR_SECRET_ARN"], secrets)
         if not secret:
-            raise ConfigurationError("T4_SEARCH_CURSOR_SECRET is not set")
+            raise ConfigurationError("T4_SEARCH_CURSOR_SECRET (or T4_SEARCH_CURSOR_SECRET_ARN) "
+                                     "is not set")
         try:
-            engine = EngineConfig(
-                url=env.get("T4_ES_URL") or None, cloud_id=env.get("T4_ES_CLOUD_ID") or None,
-                username=env.get("T4_ES_USERNAME") or None,
-                password=env.get("T4_ES_PASSWORD") or None,
-                api_key=env.get("T4_ES_API_KEY") or None,
-                ca_certs=env.get("T4_ES_CA_CERTS") or None)
+            engine = EngineConfig(**es)
         except ValueError as exc:
             raise ConfigurationError(f"T4_ES_URL: {exc}") from exc
         try:
@@ -94,3 +113,20 @@ class Settings:
         return cls(engine=engine, access=AccessPolicy.from_json(env.get("T4_SEARCH_ACCESS")),
                    cursor_secret=secret.encode(), max_page=max_page, timeout=timeout,
                    keep_alive=env.get("T4_SEARCH_KEEP_ALIVE", "2m"))
+
+
+def _secret(arn: str, client: Any = None) -> str:
+    """The ``SecretString`` of ``arn``.
+
+    Raises:
+        ConfigurationError: the secret cannot be read (the message names it, not its value).
+    """
+    if client is None:
+        import boto3
+
+        client = boto3.client("secretsmanager")
+    try:
+        value = client.get_secret_value(SecretId=arn)["SecretString"]
+    except Exception as exc:  # noqa: BLE001 - any failure is a deployment problem
+        raise ConfigurationError(f"cannot read secret {arn}: {type(exc).__name__}") from exc
+    return str(value).strip()

@@ -151,7 +151,8 @@ def test_page_body_shape() -> None:
 
 def test_page_body_stays_under_the_limit_and_keeps_every_hit() -> None:
     big = {"blob": "x" * 2_000}
-    hits = [_hit(i, user_meta=big, highlights={"text": [c * 900 for c in "abc"]}) for i in range(50)]
+    fragments = {"text": [c * 900 for c in "abc"]}
+    hits = [_hit(i, user_meta=big, highlights=fragments) for i in range(50)]
     page = SearchPage(hits=hits, total=50, total_is_exact=True, has_more=True, cursor=None,
                       pit_id="p", facets=None)
     for limit, last_omitted in ((200_000, ["highlights"]),
@@ -252,3 +253,29 @@ def test_misconfiguration_is_500_without_the_reason(monkeypatch: pytest.MonkeyPa
     code, body = call(None, event({"buckets": ["b-1"]}))
     assert code == 500 and body == {"error": "ConfigurationError", "message": (
         "the search API is misconfigured; its operators have been told")}
+
+
+class Secrets:
+    """A Secrets Manager stand-in holding a few secrets."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def get_secret_value(self, SecretId: str) -> dict[str, str]:  # noqa: N803 - boto3's name
+        return {"SecretString": self.values[SecretId]}
+
+
+def test_settings_from_secrets_manager() -> None:
+    secrets = Secrets({"arn:es": json.dumps({"url": "https://es:443", "username": "search",
+                                             "password": "pw"}),
+                       "arn:cursor": "c" * 64 + "\n"})
+    settings = Settings.from_env({"T4_ES_SECRET_ARN": "arn:es",
+                                  "T4_SEARCH_CURSOR_SECRET_ARN": "arn:cursor"}, secrets)
+    assert settings.engine.url == "https://es:443" and settings.engine.username == "search"
+    assert settings.cursor_secret == b"c" * 64
+    with pytest.raises(ConfigurationError, match="cannot read secret arn:missing: KeyError"):
+        Settings.from_env({"T4_ES_SECRET_ARN": "arn:missing",
+                           "T4_SEARCH_CURSOR_SECRET": "k" * 20}, secrets)
+    with pytest.raises(ConfigurationError, match="not JSON"):
+        Settings.from_env({"T4_ES_SECRET_ARN": "arn:cursor",
+                           "T4_SEARCH_CURSOR_SECRET": "k" * 20}, secrets)
