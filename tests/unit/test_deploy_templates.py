@@ -127,3 +127,20 @@ def test_search_api_requires_iam_signatures() -> None:
                if r["Type"] == "AWS::ApiGateway::Method"]
     assert methods and all(m["AuthorizationType"] == "AWS_IAM" for m in methods)
     assert search["Parameters"]["CallerBuckets"]["Default"] == "{}"  # default deny
+
+
+REPO = TEMPLATE_DIR.parents[2]
+
+
+def _source_text(*packages: str) -> str:
+    return "\n".join(p.read_text() for pkg in packages for p in (REPO / pkg).rglob("*.py"))
+
+
+def test_indexer_reads_every_variable_the_template_sets(pipeline) -> None:
+    """The template and ``indexer.settings`` agree on names (a typo would be silently unread)."""
+    env = pipeline["Resources"]["IndexerFunction"]["Properties"]["Environment"]["Variables"]
+    source = _source_text("indexer", "lambdas/indexer")
+    t4_vars = [name for name in env if name.startswith("T4_")]
+    assert t4_vars
+    for name in t4_vars:
+        assert f'"{name}"' in source, f"{name} is set by pipeline.yaml but read nowhere"
