@@ -152,14 +152,14 @@ def extract_document(source: ObjectSource, limits: ExtractLimits,
         SourceError: reading the object failed (the caller maps it).
     """
     ctype = source.content_type
-    if tika is None:
-        return failed(EXTRACTOR, Status.UNSUPPORTED, "no Tika server is configured",
-                      content_type=ctype)
     too_large = failed(EXTRACTOR, Status.TOO_LARGE,
                        f"{source.size} bytes is over max_bytes={limits.max_bytes}",
                        content_type=ctype, metadata={"size": source.size})
     if source.size > limits.max_bytes:
         return too_large
+    if tika is None:
+        return failed(EXTRACTOR, Status.UNSUPPORTED, "no Tika server is configured",
+                      content_type=ctype)
     with tempfile.TemporaryFile(prefix="t4-extract-") as tmp:
         if not spool(source, limits.max_bytes, tmp):
             return too_large

@@ -53,8 +53,7 @@ def _describe(value: Any) -> dict[str, Any]:
     return {"json_type": type(value).__name__}
 
 
-def _as_plain_text(source: ObjectSource, limits: ExtractLimits, name: str,
-                   why: str) -> Extraction:
+def _as_plain_text(source: ObjectSource, limits: ExtractLimits, why: str) -> Extraction:
     plain = extract_text(source, limits)
     return finish("text", plain.text, limits, truncated=plain.truncated,
                   error=f"{why}; indexed as text", content_type=source.content_type,
@@ -74,17 +73,17 @@ def extract_json(source: ObjectSource, limits: ExtractLimits) -> Extraction:
         ``ok``/``truncated``; plain text when too large to parse or not JSON.
     """
     if source.size > limits.max_parse_bytes:
-        return _as_plain_text(source, limits, "json",
+        return _as_plain_text(source, limits,
                               f"larger than max_parse_bytes={limits.max_parse_bytes}")
     try:
         value = _load_whole(source, limits)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
             return extract_jsonl(source, limits)
-        return _as_plain_text(source, limits, "json", f"not valid JSON ({exc.msg} at "
+        return _as_plain_text(source, limits, f"not valid JSON ({exc.msg} at "
                                                       f"line {exc.lineno} column {exc.colno})")
     except RecursionError:
-        return _as_plain_text(source, limits, "json", "JSON nested too deeply")
+        return _as_plain_text(source, limits, "JSON nested too deeply")
     if _is_notebook(value):
         return _notebook(value, source, limits)
     text, cut = _as_text(value, limits)
@@ -186,12 +185,12 @@ def extract_notebook(source: ObjectSource, limits: ExtractLimits) -> Extraction:
         ``ok``/``truncated``; plain text when too large to parse or not a notebook.
     """
     if source.size > limits.max_parse_bytes:
-        return _as_plain_text(source, limits, "notebook",
+        return _as_plain_text(source, limits,
                               f"larger than max_parse_bytes={limits.max_parse_bytes}")
     try:
         value = _load_whole(source, limits)
     except (json.JSONDecodeError, RecursionError) as exc:
-        return _as_plain_text(source, limits, "notebook", f"not valid JSON ({exc})")
+        return _as_plain_text(source, limits, f"not valid JSON ({exc})")
     if not _is_notebook(value):
         text, cut = _as_text(value, limits)
         return finish("json", text, limits, truncated=cut, content_type=source.content_type,

@@ -62,18 +62,21 @@ class TikaClient:
     """Tika server at ``url``; one connection pool, reused across objects."""
 
     def __init__(self, url: str = DEFAULT_TIKA_URL, *, connect_timeout: float = 5.0,
-                 ocr: bool = False, pool: urllib3.PoolManager | None = None) -> None:
-        """A client of the server at ``url`` (e.g. ``http://127.0.0.1:19998``).
+                 ocr: bool = False, max_connections: int = 16,
+                 pool: urllib3.PoolManager | None = None) -> None:
+        """A client of the server at ``url`` (e.g. ``http://127.0.0.1:19998``); thread-safe.
 
         Args:
             connect_timeout: seconds to wait for a connection.
             ocr: let Tika run OCR on images (only where tesseract is installed).
+            max_connections: connections kept open (one per concurrent extraction).
             pool: an urllib3 pool to use (one is made otherwise).
         """
         self.url = url.rstrip("/")
         self.connect_timeout = connect_timeout
         self.ocr = ocr
-        self._pool = pool or urllib3.PoolManager(num_pools=2, maxsize=4, retries=False)
+        self._pool = pool or urllib3.PoolManager(num_pools=2, maxsize=max_connections,
+                                                 retries=False)
 
     def rmeta(self, body: IO[bytes], length: int, *, timeout: float, write_limit: int,
               filename: str | None = None, content_type: str | None = None) -> list[dict[str, Any]]:
