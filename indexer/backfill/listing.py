@@ -1,0 +1,78 @@
+"""Where the objects come from: S3 listing pages streamed as fixed-size chunks.
+
+ListObjectsV2 returns keys in UTF-8 byte order (the order of Python's ``str``
+comparison, since UTF-8 preserves code point order), 1,000 per page at most; the
+listing is consumed lazily so memory holds one page and one chunk, whatever the
+bucket's size. ``start_after`` resumes a listing after the last key of a chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One object as a listing (or an inventory row) describes it."""
+
+    key: str
+    size: int
+    etag: str | None
+    last_modified: datetime | str | None
+    storage_class: str | None = None
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket[/prefix]`` -> ``(bucket, prefix)``.
+
+    Raises:
+        ValueError: not an ``s3://`` URL, or no bucket.
+    """
+    if not url.startswith("s3://"):
+        raise ValueError(f"expected s3://bucket[/prefix], got {url!r}")
+    bucket, _, prefix = url[len("s3://"):].partition("/")
+    if not bucket:
+        raise ValueError(f"no bucket in {url!r}")
+    return bucket, prefix
+
+
+def list_objects(s3: Any, bucket: str, prefix: str = "", *, start_after: str | None = None,
+                 page_size: int = 1000) -> Iterator[tuple[str, Listed]]:
+    """Every object under ``prefix`` after ``start_after``, as ``(resume position, object)``.
+
+    The position of an object is its key: resuming with ``start_after=key`` lists
+    what follows it.
+    """
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix,
+                              "PaginationConfig": {"PageSize": page_size}}
+    if start_after:
+        kwargs["StartAfter"] = start_after
+    for page in s3.get_paginator("list_objects_v2").paginate(**kwargs):
+        for item in page.get("Contents", []):
+            yield item["Key"], Listed(key=item["Key"], size=int(item.get("Size", 0)),
+                                      etag=item.get("ETag"), last_modified=item.get("LastModified"),
+                                      storage_class=item.get("StorageClass"))
+
+
+def count_objects(s3: Any, bucket: str, prefix: str = "") -> tuple[int, int]:
+    """``(objects, bytes)`` under ``prefix``: one LIST per 1,000 keys, for the ETA."""
+    objects = size = 0
+    for _, item in list_objects(s3, bucket, prefix):
+        objects += 1
+        size += item.size
+    return objects, size
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of at most ``size`` items, read lazily."""
+    if size < 1:
+        raise ValueError(f"chunk size must be positive, got {size}")
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
