@@ -10,6 +10,7 @@ Errors all derive from :class:`T4Error` (see ``t4._errors`` for the tree).
 """
 
 from t4._bucket import Bucket, ObjectInfo, Progress, ProgressCallback
+from t4._config import ConfigError, config
 from t4._errors import (
     AccessDeniedError,
     DeleteError,
@@ -28,10 +29,18 @@ from t4._errors import (
 )
 from t4._paths import S3Location
 from t4._retry import RetryPolicy
+from t4._search import SearchHit, SearchResults
+from t4._search_api import (
+    SearchAccessDeniedError,
+    SearchError,
+    SearchQueryError,
+    SearchUnavailableError,
+)
 
 __all__ = [
     "AccessDeniedError",
     "Bucket",
+    "ConfigError",
     "DeleteError",
     "DeleteFailure",
     "FormatError",
@@ -46,8 +55,15 @@ __all__ = [
     "RetryPolicy",
     "S3Location",
     "S3Error",
+    "SearchAccessDeniedError",
+    "SearchError",
+    "SearchHit",
+    "SearchQueryError",
+    "SearchResults",
+    "SearchUnavailableError",
     "SearchNotConfiguredError",
     "T4Error",
     "TransferError",
     "UnsafeKeyError",
+    "config",
 ]

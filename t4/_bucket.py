@@ -23,7 +23,6 @@ from t4._errors import (
     DeleteFailure,
     InvalidLocationError,
     NotFoundError,
-    SearchNotConfiguredError,
     TransferError,
     UnsafeKeyError,
     describe,
@@ -110,6 +109,7 @@ class Bucket:
             raise ValueError("max_workers must be at least 1")
         self.max_workers = max_workers
         self._retry = retry or RetryPolicy()
+        self._session = session
         self._client = client if client is not None else _default_client(session, max_workers)
 
     def __repr__(self) -> str:
@@ -580,17 +580,52 @@ class Bucket:
 
     # --- search -----------------------------------------------------------------------------
 
-    def search(self, *args: Any, **kwargs: Any) -> Any:
-        """Search this bucket's index (not wired yet).
+    def search(
+        self,
+        query: str | dict[str, Any] | None = None,
+        *,
+        meta: dict[str, Any] | None = None,
+        limit: int = 10,
+        extensions: list[str] | None = None,
+        min_size: int | None = None,
+        max_size: int | None = None,
+        modified_since: Any = None,
+        modified_before: Any = None,
+        prefix: str | None = None,
+        include_deleted: bool = False,
+        versions: bool = False,
+        highlight: bool = True,
+        facets: bool = False,
+        cursor: str | None = None,
+    ) -> Any:
+        """Search this bucket's catalog; configure where it is with ``t4.config`` first.
 
+        A string ``query`` is full text over contents, keys and metadata (``simple_query_string``
+        syntax: ``thor -loki``, ``"exact phrase"``, ``hammer*``); a dict matches the user
+        metadata that ``put*`` stored: ``{"name": "thor"}``, ``{"n": {"gte": 3}}``, dotted
+        paths for nested keys (``{"a.b": 1}``), ``{"x": {"exists": True}}``. ``meta=`` adds
+        metadata predicates to a text query. Filters: ``extensions``, ``min_size``/``max_size``
+        (bytes), ``modified_since``/``modified_before``, ``prefix``. Deleted objects and older
+        versions are left out unless ``include_deleted``/``versions``.
+
+        Returns:
+            ``SearchResults``: up to ``limit`` hits in relevance order (each with key, version
+            id, size, last modified, metadata, score and highlighted snippets), ``total``,
+            ``cursor`` (pass it back as ``cursor=`` for the next page; None on the last page),
+            ``facets`` (counts by extension and total size) when asked; ``.to_dataframe()``.
         Raises:
-            SearchNotConfiguredError: always, until search is configured with
-                ``t4.config`` and wired to a search backend.
+            SearchNotConfiguredError: no catalog is configured (the message says how).
+            SearchQueryError: the query is malformed (the message says what to change).
+            SearchError: the catalog refused or is unavailable.
         """
-        raise SearchNotConfiguredError(
-            f"search on s3://{self.name} is not configured: search needs a T4 catalog "
-            "(configured with t4.config), which is not wired to this client yet"
-        )
+        from t4._search import build_query, run_search
+
+        q = build_query(query, meta=meta, limit=limit, extensions=extensions,
+                        min_size=min_size, max_size=max_size, modified_since=modified_since,
+                        modified_before=modified_before, prefix=prefix,
+                        include_deleted=include_deleted, versions=versions,
+                        highlight=highlight, facets=facets)
+        return run_search(self.name, q, cursor, session=self._session)
 
 
 

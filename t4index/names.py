@@ -119,3 +119,19 @@ def doc_id(bucket: str, key: str, version_id: str | None = None) -> str:
     # JSON encoding keeps the parts apart whatever characters they hold
     raw = json.dumps([bucket, key, version_id], ensure_ascii=True)
     return hashlib.sha256(raw.encode("ascii")).hexdigest()
+
+
+def role_index_names(bucket: str) -> list[str]:
+    """The index names a role (or API key) needs to search exactly one bucket.
+
+    Search with a point in time runs against the concrete indices behind the alias,
+    so a privilege on the alias alone is refused there: the role names the alias and
+    a regular expression of the bucket's concrete indices (every mapping version),
+    which a ``t4-data-v*-<bucket>`` wildcard would not do safely (it also matches
+    ``t4-data-v1-x-<bucket>``).
+
+    Returns:
+        ``[alias_name(bucket), "/t4-data-v[0-9]+-<escaped part>/"]``.
+    """
+    part = re.sub(r"([.?+*|{}\[\]()\"\\#@&<>~])", r"\\\1", index_part(bucket))
+    return [alias_name(bucket), f"/{re.escape(INDEX_PREFIX)}[0-9]+-{part}/"]

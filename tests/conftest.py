@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,6 +33,10 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", endpoints.region)
     os.environ.pop("AWS_PROFILE", None)
+    # t4.config writes here, never to the user's own config; no search route is preset.
+    os.environ["T4_CONFIG_DIR"] = tempfile.mkdtemp(prefix="t4-config-")
+    for var in ("T4_SEARCH_API_URL", "T4_ES_CLOUD_ID"):
+        os.environ.pop(var, None)
 
 
 def _unreachable(service: str, url: str, exc: BaseException) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import pwd
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -280,3 +281,30 @@ def answers(url: str) -> bool:
         return True
     except (urllib.error.URLError, OSError):
         return False
+
+
+def add_file_realm_user(settings: StackSettings, username: str, password: str,
+                        role: str, indices: list[str], privileges: list[str]) -> None:
+    """Add a role (on ``indices``, which may be aliases) and a user holding it to the file realm.
+
+    Elasticsearch rereads both files within seconds. This distribution cannot store
+    API keys or native users (its ``.security`` index needs analysis-common), so
+    limited credentials for the direct route are file-realm users.
+    """
+    es_home = fetch.fetch_elasticsearch(settings.es_version, settings.cache_dir)
+    roles = es_home / "config" / "roles.yml"
+    block = (f"{role}:\n  indices:\n    - names: {json.dumps(indices)}\n"
+             f"      privileges: {json.dumps(privileges)}\n")
+    with open(roles, "a") as fh:
+        fh.write(block)
+    java_home = java.find_java(21 if int(settings.es_version.split(".")[0]) >= 9 else 17,
+                               "elasticsearch-users")
+    proc = subprocess.run([str(es_home / "bin" / "elasticsearch-users"), "useradd", username,
+                           "-p", password, "-r", role], capture_output=True, text=True,
+                          env={**os.environ, "ES_JAVA_HOME": str(java_home)})
+    if proc.returncode != 0:
+        raise StackError(f"could not add user {username}: {proc.stdout}{proc.stderr}")
+    user = _es_run_user(settings)
+    if user:
+        for name in ("roles.yml", "users", "users_roles"):
+            shutil.chown(es_home / "config" / name, user, user)

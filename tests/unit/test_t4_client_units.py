@@ -26,6 +26,8 @@ def test_public_names_are_exactly_the_intended_ones():
             "MetadataTooLargeError", "NotFoundError", "ObjectInfo", "Progress",
             "ProgressCallback", "RetryPolicy", "S3Location", "S3Error",
             "SearchNotConfiguredError", "T4Error", "TransferError", "UnsafeKeyError",
+            "ConfigError", "config", "SearchAccessDeniedError", "SearchError", "SearchHit",
+            "SearchQueryError", "SearchResults", "SearchUnavailableError",
         ]
     )
     for name in t4.__all__:

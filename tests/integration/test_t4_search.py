@@ -1,0 +1,165 @@
+"""Bucket.search through both routes (Elasticsearch directly, the SigV4 search API)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+import boto3
+import pytest
+
+import t4
+from infra.local import services
+from infra.local.settings import StackSettings
+from t4index.names import alias_name, role_index_names
+from tests.support.aws import wait_for
+from tests.support.indexing import make_pipeline
+
+FILES = {
+    "notes/thor.md": (b"Thor carries the hammer north", {"name": "thor", "n": 3}),
+    "notes/loki.txt": (b"Loki borrowed a helmet", {"name": "loki", "n": 1}),
+    "reports/report.final.csv": (b"site,temp\nridge,-4\n", {"name": "weather", "n": 5,
+                                                             "nested": {"ok": True}}),
+    "data/thor-runs.json": (json.dumps({"runs": 12}).encode(), {"name": "thor", "n": 7}),
+}
+
+
+def _index(es, s3, bucket, files):
+    for key, (body, meta) in files.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body,
+                      Metadata={"helium": json.dumps({"user_meta": meta})})
+    result = make_pipeline(es, s3).index_keys([(bucket, k) for k in files])
+    assert result.failed == {}
+    es.indices.refresh(index=alias_name(bucket))
+
+
+@pytest.fixture
+def catalog(es, s3, bucket, drop_indices):
+    drop_indices(bucket)
+    _index(es, s3, bucket, FILES)
+    return bucket
+
+
+@pytest.fixture
+def direct(endpoints, monkeypatch):
+    monkeypatch.setenv("T4_ES_URL", endpoints.es_url)
+    monkeypatch.setenv("T4_ES_USERNAME", endpoints.es_username or "")
+    monkeypatch.setenv("T4_ES_PASSWORD", endpoints.es_password or "")
+
+
+@pytest.fixture
+def api_session(monkeypatch):
+    settings = StackSettings.from_env()
+    callers = services.search_api_callers(settings)
+    (access_key, entry), = callers.items()
+    monkeypatch.setenv("T4_SEARCH_API_URL", settings.search_api_url)
+    return boto3.Session(aws_access_key_id=access_key, aws_secret_access_key=entry["secret"],
+                         region_name="us-east-1")
+
+
+def _keys(results):
+    return sorted(hit.key for hit in results)
+
+
+def _check_query_forms(b):
+    assert _keys(b.search("thor")) == ["data/thor-runs.json", "notes/thor.md"]
+    assert _keys(b.search("hammer")) == ["notes/thor.md"]
+    assert _keys(b.search("final")) == ["reports/report.final.csv"]
+    assert _keys(b.search({"name": "thor"})) == ["data/thor-runs.json", "notes/thor.md"]
+    assert _keys(b.search({"n": {"gte": 3}})) == [
+        "data/thor-runs.json", "notes/thor.md", "reports/report.final.csv"]
+    assert _keys(b.search({"nested.ok": True})) == ["reports/report.final.csv"]
+    assert _keys(b.search("thor", meta={"n": {"lt": 5}})) == ["notes/thor.md"]
+    assert _keys(b.search("thor", extensions=["md"])) == ["notes/thor.md"]
+    assert _keys(b.search(prefix="notes/")) == ["notes/loki.txt", "notes/thor.md"]
+    hit = b.search("hammer")[0]
+    assert hit.meta == {"name": "thor", "n": 3} and hit.size == len(FILES["notes/thor.md"][0])
+    assert any("<em>" in s for snippets in hit.highlights.values() for s in snippets)
+    facets = b.search(prefix="", facets=True).facets
+    assert facets["extensions"] == {"md": 1, "txt": 1, "csv": 1, "json": 1}
+    with pytest.raises(t4.SearchQueryError):
+        b.search('"unbalanced')
+    with pytest.raises(t4.SearchQueryError):
+        b.search({"n": {"gtee": 3}})
+
+
+def _check_pages(b):
+    seen, cursor = [], None
+    while True:
+        page = b.search(prefix="", limit=3, cursor=cursor)
+        seen += [h.key for h in page]
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(FILES) and len(seen) == len(set(seen))
+
+
+def test_direct_route_every_query_form(catalog, direct):
+    b = t4.Bucket(f"s3://{catalog}")
+    _check_query_forms(b)
+    _check_pages(b)
+    frame = b.search("thor").to_dataframe()
+    assert set(frame["key"]) == {"data/thor-runs.json", "notes/thor.md"}
+
+
+def test_search_api_route_every_query_form(catalog, api_session):
+    b = t4.Bucket(f"s3://{catalog}", session=api_session)
+    _check_query_forms(b)
+    _check_pages(b)
+
+
+def test_a_tampered_api_cursor_is_refused(catalog, api_session):
+    b = t4.Bucket(f"s3://{catalog}", session=api_session)
+    cursor = b.search(prefix="", limit=1).cursor
+    tampered = cursor[:-4] + ("AAAA" if not cursor.endswith("AAAA") else "BBBB")
+    with pytest.raises(t4.SearchError):
+        b.search(prefix="", limit=1, cursor=tampered)
+
+
+def test_wrong_credentials_are_refused_by_the_api(catalog, api_session):
+    wrong = boto3.Session(aws_access_key_id="AKIAWRONGWRONGWRONG1",
+                          aws_secret_access_key="nope", region_name="us-east-1")
+    with pytest.raises(t4.SearchAccessDeniedError):
+        t4.Bucket(f"s3://{catalog}", session=wrong).search("thor")
+
+
+def test_search_before_configuration_says_how(bucket):
+    with pytest.raises(t4.SearchNotConfiguredError, match=r"t4\.config\(search_api_url="):
+        t4.Bucket(f"s3://{bucket}").search("thor")
+
+
+def test_config_persists_and_env_overrides(monkeypatch, endpoints):
+    shown = t4.config(es_url="http://es.example:9200", es_api_key="secret-key")
+    assert shown == {"es_url": "http://es.example:9200", "es_api_key": "***"}
+    monkeypatch.setenv("T4_ES_URL", endpoints.es_url)
+    assert t4.config()["es_url"] == endpoints.es_url
+    with pytest.raises(t4.ConfigError):
+        t4.config(es_url="es.example:9200")
+    t4.config(reset=True)
+
+
+def test_direct_route_with_credentials_limited_to_one_bucket(es, s3, unique_name,
+                                                             drop_indices, monkeypatch, endpoints):
+    mine, theirs = unique_name("mine"), unique_name("theirs")
+    for name in (mine, theirs):
+        s3.create_bucket(Bucket=name)
+        drop_indices(name)
+        _index(es, s3, name, {"doc.txt": (b"thor in " + name.encode(), {"owner": name})})
+    user, password = f"reader_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
+    services.add_file_realm_user(StackSettings.from_env(), user, password, f"role_{user}",
+                                 role_index_names(mine), ["read", "view_index_metadata"])
+    monkeypatch.setenv("T4_ES_URL", endpoints.es_url)
+    monkeypatch.setenv("T4_ES_USERNAME", user)
+    monkeypatch.setenv("T4_ES_PASSWORD", password)
+
+    def allowed():
+        try:
+            return _keys(t4.Bucket(f"s3://{mine}").search("thor"))
+        except t4.SearchError:
+            time.sleep(0.5)  # the file realm is reread every few seconds
+            return None
+
+    assert wait_for(allowed, timeout=30, what="the new file-realm user") == ["doc.txt"]
+    with pytest.raises(t4.SearchAccessDeniedError):
+        t4.Bucket(f"s3://{theirs}").search("thor")
