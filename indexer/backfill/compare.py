@@ -45,7 +45,7 @@ def stored_headers(es: Any, index: str, bucket: str,
     if not keys:
         return {}
     ids = {doc_id(bucket, key): key for key in keys}
-    resp = es.mget(index=index, ids=list(ids), source_includes=HEADER_FIELDS, realtime=False)
+    resp = es.mget(index=index, ids=list(ids), source_includes=HEADER_FIELDS, realtime=True)
     out: dict[str, dict[str, Any] | None] = dict.fromkeys(keys)
     for doc in resp["docs"]:
         if doc.get("found"):
