@@ -7,9 +7,13 @@ extractors run on S3 in ``tests/integration/test_extract_s3.py``.
 from __future__ import annotations
 
 import csv
+import datetime
+import decimal
 import gzip
 import io
 import json
+import random
+import struct
 import tracemalloc
 
 import numpy as np
@@ -190,10 +194,52 @@ def test_parquet_schema_from_footer() -> None:
     assert (got.metadata["num_rows"], got.metadata["num_row_groups"]) == (1000, 2)
 
 
-def test_corrupt_parquet() -> None:
+def test_parquet_types_are_named_as_pyarrow_names_them() -> None:
+    table = pa.table({
+        "when": pa.array([datetime.datetime(2024, 1, 1)], pa.timestamp("ms", tz="UTC")),
+        "day": pa.array([datetime.date(2024, 1, 1)]),
+        "price": pa.array([decimal.Decimal("1.25")], pa.decimal128(7, 2)),
+        "tags": pa.array([["a", "b"]]),
+        "point": pa.array([{"x": 1.0, "label": "p"}]),
+        "small": pa.array([1], pa.uint16()),
+    })
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    got = run(buf.getvalue(), "typed.parquet")
+    assert got.text.splitlines() == [
+        "when: timestamp[ms, tz=UTC]", "day: date32", "price: decimal128(7, 2)",
+        "tags: list<string>", "point: struct<x: double, label: string>", "small: uint16"]
+
+
+def test_parquet_footer_larger_than_the_first_read() -> None:
+    wide = pa.table({f"column_{i}": [i] for i in range(3000)})  # a footer of several 64 KB
+    buf = io.BytesIO()
+    pq.write_table(wide, buf)
+    got = run(buf.getvalue(), "wide.parquet")
+    assert got.status == "ok" and got.metadata["num_columns"] == 3000
+    assert got.metadata["columns"][-1] == "column_999"  # metadata keeps the first 1,000
+    assert got.text.splitlines()[-1] == "column_2999: int64"
+
+
+def test_corrupt_and_encrypted_parquet() -> None:
     got = run(_parquet()[:-50], "broken.parquet")
     assert (got.status, got.extractor) == ("corrupt", "parquet")
     assert "Parquet" in got.error
+    encrypted = run(_parquet()[:-4] + b"PARE", "secret.parquet")
+    assert encrypted.status == "encrypted"
+
+
+def test_damaged_parquet_footers_never_raise() -> None:
+    data = bytearray(_parquet(10))
+    (length,) = struct.unpack("<I", data[-8:-4])
+    rng = random.Random(7)
+    statuses = set()
+    for _ in range(300):
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 8)):
+            damaged[len(data) - 8 - rng.randrange(length)] = rng.randrange(256)
+        statuses.add(run(bytes(damaged), "d.parquet").status)
+    assert statuses <= {"ok", "corrupt"} and "corrupt" in statuses
 
 
 def test_npy_and_npz_headers() -> None:
@@ -225,8 +271,16 @@ def test_concatenated_gzip_members() -> None:
     assert (got.status, got.text) == ("ok", "first part\nsecond part\n")
 
 
-def test_gzip_bomb_is_bounded_in_memory() -> None:
-    bomb = gzip.compress(b"A" * (512 * MB), compresslevel=9)  # ~500 KB on the wire
+BOMBS = {  # each under 2 MB on the wire
+    "one member, 64 MB": lambda: gzip.compress(b"A" * (64 * MB), compresslevel=9),
+    "1,024 members, 1 GB": lambda: gzip.compress(b"A" * MB, compresslevel=9) * 1024,
+}
+
+
+@pytest.mark.parametrize("which", list(BOMBS))
+def test_gzip_bomb_is_bounded_in_memory(which: str) -> None:
+    bomb = BOMBS[which]()
+    assert len(bomb) < 2 * MB
     limits = ExtractLimits(text_prefix_bytes=1 * MB)
     tracemalloc.start()
     try:
