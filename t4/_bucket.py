@@ -28,7 +28,7 @@ from t4._errors import (
     describe,
     translate,
 )
-from t4._local import atomic_writer, local_files, plan_folder, safe_parts
+from t4._local import atomic_writer, local_files, make_parents, plan_folder, safe_parts
 from t4._paths import check_key, folder_prefix, is_folder_marker, parse_bucket_url, split_version
 from t4._retry import RetryPolicy
 
@@ -244,12 +244,13 @@ class Bucket:
         """Sugar for :meth:`deserialize`: ``b("path/to/file")``."""
         return self.deserialize(key, version_id=version_id)
 
-    def _download(self, key: str, version_id: str | None, target: Path) -> int:
+    def _download(self, key: str, version_id: str | None, target: Path,
+                  make_parent: bool = True) -> int:
         """GET one object into ``target`` through a temporary file; returns its size."""
 
         def attempt() -> int:
             resp = self._client.get_object(**self._target(key, version_id))
-            fd, tmp = atomic_writer(target)
+            fd, tmp = atomic_writer(target, make_parent)
             size = 0
             try:
                 with os.fdopen(fd, "wb") as out, closing(resp["Body"]) as body:
@@ -341,10 +342,11 @@ class Bucket:
         objects = {o.key: o for o in listed if not is_folder_marker(o.key)}
         plan = plan_folder(dest, prefix, objects)
         dest.mkdir(parents=True, exist_ok=True)
+        make_parents(plan)
         total = sum(objects[k].size for k, _ in plan)
 
         def work(item: tuple[str, Path]) -> int:
-            return self._download(item[0], None, item[1])
+            return self._download(item[0], None, item[1], make_parent=False)
 
         self._run(plan, work, progress, total, lambda item: str(item[1]))
         return dest

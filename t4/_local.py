@@ -41,14 +41,21 @@ def plan_folder(dest: Path, prefix: str, keys: Iterable[str]) -> list[tuple[str,
     plan: list[tuple[str, Path]] = []
     unsafe: list[str] = []
     files: dict[tuple[str, ...], str] = {}
+    parents: dict[tuple[str, ...], bool] = {}  # folder parts -> resolves inside root
     for key in keys:
         parts = safe_parts(key[len(prefix) :])
-        target = root.joinpath(*parts).resolve() if parts else None
-        if parts is None or target is None or not target.is_relative_to(root) or target == root:
+        if parts is None:
+            unsafe.append(key)
+            continue
+        folder = tuple(parts[:-1])
+        inside = parents.get(folder)
+        if inside is None:  # resolve each folder once: symlinks must not lead out of root
+            inside = parents[folder] = root.joinpath(*folder).resolve().is_relative_to(root)
+        if not inside:
             unsafe.append(key)
             continue
         files[tuple(parts)] = key
-        plan.append((key, target))
+        plan.append((key, root.joinpath(*parts)))
     if unsafe:
         shown = ", ".join(repr(k) for k in unsafe[:10])
         more = f" and {len(unsafe) - 10} more" if len(unsafe) > 10 else ""
@@ -86,7 +93,14 @@ def local_files(folder: Path) -> Iterator[tuple[str, Path]]:
                 yield path.relative_to(folder).as_posix(), path
 
 
-def atomic_writer(target: Path) -> tuple[int, str]:
-    """Open a temporary file beside ``target`` (created with its parents); ``(fd, tmp path)``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def make_parents(plan: Iterable[tuple[str, Path]]) -> None:
+    """Create the folders of every planned file, each once."""
+    for folder in sorted({path.parent for _, path in plan}):
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+def atomic_writer(target: Path, make_parent: bool = True) -> tuple[int, str]:
+    """Open a temporary file beside ``target``; ``(fd, tmp path)``."""
+    if make_parent:
+        target.parent.mkdir(parents=True, exist_ok=True)
     return tempfile.mkstemp(prefix=f".{target.name[:50]}.", suffix=".t4part", dir=target.parent)
