@@ -179,7 +179,7 @@ def _search_direct(es: Any, bucket: str, q: Any, cursor: str | None) -> SearchRe
                 f"credentials may read this bucket's index ({exc})") from exc
         if status == 404:
             raise SearchError(f"s3://{bucket} has no index yet: it is not connected to this "
-                              "catalog, or nothing was indexed") from exc
+                              "catalog, or nothing was indexed", status=404) from exc
         raise SearchUnavailableError(f"search of s3://{bucket} failed: {exc}") from exc
     next_cursor = page.cursor.encode() if page.cursor and page.has_more else None
     return SearchResults([_hit(h) for h in page.hits], page.total, next_cursor,

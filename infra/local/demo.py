@@ -1,29 +1,42 @@
-"""The demo: a bucket wired to the queue, sample files put, their events reaching the worker."""
+"""The demo: sample files put with metadata, indexed by the pipeline, then searched."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
+import tempfile
 import time
 from pathlib import Path
 
 import boto3
 
-from infra.local import procs, stack
+from infra.local import services
 from infra.local.endpoints import Endpoints
 from infra.local.settings import StackSettings
 
 SAMPLES = Path(__file__).parent / "samples"
 SAMPLE_META = {
-    "thor-notes.md": {"name": "thor", "kind": "notes"},
-    "measurements.csv": {"name": "weather", "sites": 3},
-    "experiment.json": {"name": "odin", "runs": 12},
-    "readme.txt": {"name": "loki"},
+    "thor-notes.md": {"name": "thor", "kind": "notes", "year": 2024},
+    "measurements.csv": {"name": "weather", "sites": 3, "year": 2024},
+    "experiment.json": {"name": "odin", "runs": 12, "year": 2023},
+    "readme.txt": {"name": "loki", "year": 2022},
+    "storm-report.pdf": {"name": "thor", "kind": "report", "year": 2023},
 }
 
 
-def _wire(session: boto3.Session, endpoint: str | None, bucket: str, queue: str) -> None:
-    s3 = session.client("s3", endpoint_url=endpoint)
-    sqs = session.client("sqs", endpoint_url=endpoint)
+def _pdf(path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    page = canvas.Canvas(buf)
+    page.drawString(72, 720, "Storm report: thunder over the ridge, the hammer returned twice.")
+    page.save()
+    path.write_bytes(buf.getvalue())
+
+
+def _wire(s3, sqs, bucket: str, queue: str) -> None:
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if bucket not in existing:
         s3.create_bucket(Bucket=bucket)
@@ -41,36 +54,72 @@ def _wire(session: boto3.Session, endpoint: str | None, bucket: str, queue: str)
             "s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"]}]})
 
 
+def _snippet(hit) -> str:
+    for snippets in hit.highlights.values():
+        if snippets:
+            return re.sub(r"\s+", " ", snippets[0].replace("<em>", "[").replace("</em>", "]"))
+    return ""
+
+
+def print_table(title: str, results) -> None:
+    """Print search results as a readable table."""
+    print(f"\n{title}  ({results.total} match{'es' if results.total != 1 else ''})")
+    rows = [("key", "size", "score", "metadata", "snippet")]
+    for hit in results:
+        rows.append((hit.key, str(hit.size), f"{hit.score:.2f}" if hit.score else "-",
+                     json.dumps(hit.meta, sort_keys=True)[:60], _snippet(hit)[:60]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+        if n == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+
+
 def run(settings: StackSettings, bucket: str = "t4-demo") -> int:
     """Run the demo against the running stack; return a process exit code."""
+    import t4
+
     endpoints = Endpoints.resolve(settings)
-    session = boto3.Session(region_name=endpoints.region, aws_access_key_id="local",
-                            aws_secret_access_key="local")
+    (access_key, caller), = services.search_api_callers(settings).items()
+    # S3 through moto (boto3's own variable); searches through the local search API,
+    # signed with the local caller's key, exactly as a deployed API would be used.
+    os.environ.setdefault("AWS_ENDPOINT_URL", endpoints.aws_endpoint_url or "")
+    os.environ["T4_SEARCH_API_URL"] = settings.search_api_url
+    session = boto3.Session(aws_access_key_id=access_key, aws_secret_access_key=caller["secret"],
+                            region_name=endpoints.region)
     queue = f"{settings.queue_prefix}-{bucket}"
-    _wire(session, endpoints.aws_endpoint_url, bucket, queue)
-    print(f"bucket s3://{bucket} sends its events to SQS queue {queue}")
-    s3 = session.client("s3", endpoint_url=endpoints.aws_endpoint_url)
-    for path in sorted(SAMPLES.iterdir()):
-        meta = SAMPLE_META.get(path.name, {})
-        helium = json.dumps({"user_meta": meta})
-        s3.put_object(Bucket=bucket, Key=f"samples/{path.name}", Body=path.read_bytes(),
-                      Metadata={"helium": helium})
-        print(f"put s3://{bucket}/samples/{path.name}  meta={meta}")
-    log = stack.log_path(settings, "worker")
-    wanted = {f"s3://{bucket}/samples/{p.name}" for p in SAMPLES.iterdir()}
+    _wire(session.client("s3"), session.client("sqs"), bucket, queue)
+    print(f"s3://{bucket} sends its events to SQS queue {queue}; the worker indexes them")
+
+    b = t4.Bucket(f"s3://{bucket}", session=session)
+    with tempfile.TemporaryDirectory() as tmp:
+        _pdf(Path(tmp) / "storm-report.pdf")
+        files = sorted(SAMPLES.iterdir()) + [Path(tmp) / "storm-report.pdf"]
+        started = time.monotonic()
+        for path in files:
+            b.put_file(f"samples/{path.name}", str(path), meta=SAMPLE_META.get(path.name, {}))
+            print(f"put s3://{bucket}/samples/{path.name}  meta={SAMPLE_META.get(path.name)}")
+    wanted = {f"samples/{p.name}" for p in files}
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        seen = {w for w in wanted if w in procs.tail(log, 2000)}
-        if seen == wanted:
+    while True:
+        try:
+            found = {h.key for h in b.search(prefix="samples/", limit=50)}
+        except t4.SearchError as exc:
+            if exc.status != 404:  # 404: the bucket's first document is not indexed yet
+                raise
+            found = set()
+        if wanted <= found:
             break
+        if time.monotonic() > deadline:
+            print(f"error: not indexed within 60 s: {sorted(wanted - found)}; "
+                  f"see `./dev logs worker`")
+            return 1
         time.sleep(0.5)
-    print("\nthe worker received:")
-    for line in procs.tail(log, 2000).splitlines():
-        if f"s3://{bucket}/" in line:
-            print("  " + line.split(" INFO ", 1)[-1])
-    missing = wanted - {w for w in wanted if w in procs.tail(log, 2000)}
-    if missing:
-        print(f"error: the worker did not receive {sorted(missing)} within 60 s; "
-              f"see {log}")
-        return 1
+    print(f"\nall {len(wanted)} files searchable {time.monotonic() - started:.1f} s after "
+          "the first put")
+
+    print_table('full text: b.search("hammer")', b.search("hammer"))
+    print_table('metadata: b.search({"name": "thor"})', b.search({"name": "thor"}))
+    print_table('combined: b.search("ridge", meta={"year": {"gte": 2024}})',
+                b.search("ridge", meta={"year": {"gte": 2024}}))
     return 0
