@@ -1,6 +1,8 @@
-"""Deploy pipeline.yaml through CloudFormation into a separate moto server and check the wiring.
+"""Deploy pipeline.yaml and tika.yaml through CloudFormation into a separate moto server and
+check the wiring.
 
-moto's CloudFormation creates S3, SQS, SNS, IAM, Lambda, Logs and Events resources.
+moto's CloudFormation creates S3, SQS, SNS, IAM, Lambda, Logs, Events, EC2 security
+groups, ECS and load balancer resources.
 The template's other types are listed in ``MOTO_CANNOT_CREATE``, removed before the
 deploy (cfn-lint checks them, ``test_deploy_templates``); moto skipping anything else
 (its "not supported" warning, or a stack resource without a logical id) fails the test.
@@ -29,6 +31,8 @@ MOTO_CANNOT_CREATE = frozenset({
     "AWS::SNS::TopicPolicy",
     "AWS::SNS::Subscription",
     "AWS::CloudWatch::Alarm",
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ApplicationAutoScaling::ScalingPolicy",
 })
 REGION = "us-east-1"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:t4-es-AbCdEf"
@@ -82,10 +86,11 @@ def _deployable(template: dict[str, Any]) -> dict[str, Any]:
     return {**template, "Resources": kept}
 
 
-def deploy(aws, stack: str, parameters: dict[str, str]) -> dict[str, Any]:
+def deploy(aws, stack: str, parameters: dict[str, str],
+           template: str = "pipeline.yaml") -> dict[str, Any]:
     """Create the stack; fail if moto skipped a resource. Returns outputs and resources."""
     cfn = aws("cloudformation")
-    body = json.dumps(_deployable(load_template("pipeline.yaml")))
+    body = json.dumps(_deployable(load_template(template)))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cfn.create_stack(StackName=stack, TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
@@ -181,3 +186,55 @@ def test_eventbridge_source_routes_the_buckets_events_to_the_queue(aws, code) ->
     assert set(pattern["detail-type"]) == {"Object Created", "Object Deleted"}
     (target,) = events.list_targets_by_rule(Rule=rule_name)["Targets"]
     assert target["Arn"] == stack["outputs"]["EventQueueArn"]
+
+
+def test_tika_service_and_the_indexer_in_its_vpc(aws, code) -> None:
+    ec2, elb, ecs = aws("ec2"), aws("elbv2"), aws("ecs")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.8.{i}.0/24",
+                                 AvailabilityZone=f"{REGION}{zone}")["Subnet"]["SubnetId"]
+               for i, zone in ((1, "a"), (2, "b"))]
+    tika = deploy(aws, "t4tika", {"VpcId": vpc, "SubnetIds": ",".join(subnets)}, "tika.yaml")
+    res = {name: r["PhysicalResourceId"] for name, r in tika["resources"].items()}
+
+    (lb,) = elb.describe_load_balancers(LoadBalancerArns=[res["LoadBalancer"]])["LoadBalancers"]
+    assert lb["Scheme"] == "internal" and lb["Type"] == "application"
+    assert tika["outputs"]["TikaUrl"] == f"http://{lb['DNSName']}:9998"
+    (listener,) = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    assert listener["Port"] == 9998
+    assert listener["DefaultActions"][0]["TargetGroupArn"] == res["TargetGroup"]
+    (group,) = elb.describe_target_groups(TargetGroupArns=[res["TargetGroup"]])["TargetGroups"]
+    assert (group["TargetType"], group["Port"], group["HealthCheckPath"]) == ("ip", 9998,
+                                                                              "/version")
+    (service,) = ecs.describe_services(cluster=res["Cluster"],
+                                       services=[res["Service"]])["services"]
+    assert service["status"] == "ACTIVE"
+    # (moto's CloudFormation drops the service's LaunchType and LoadBalancers and the task
+    # definition's RequiresCompatibilities and NetworkMode: test_deploy_templates checks
+    # Fargate, awsvpc and the service's target group in the template itself)
+    task = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    (container,) = task["containerDefinitions"]
+    assert container["image"] == "apache/tika:3.2.2.0"
+    assert container["portMappings"][0]["containerPort"] == 9998
+
+    # only the client group reaches the balancer, only the balancer reaches the tasks
+    client = tika["outputs"]["TikaClientSecurityGroup"]
+
+    def sources(group_id: str) -> list[str]:
+        (sg,) = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+        return [pair["GroupId"] for perm in sg["IpPermissions"]
+                for pair in perm["UserIdGroupPairs"]]
+
+    assert sources(res["LoadBalancerSecurityGroup"]) == [client]
+    assert sources(res["ServiceSecurityGroup"]) == [res["LoadBalancerSecurityGroup"]]
+
+    pipeline = deploy(aws, "t4vpc", params(
+        code, TikaUrl=tika["outputs"]["TikaUrl"], SubnetIds=",".join(subnets),
+        SecurityGroupIds=client))
+    function = aws("lambda").get_function_configuration(FunctionName="t4vpc-indexer")
+    assert function["Environment"]["Variables"]["T4_TIKA_URL"] == tika["outputs"]["TikaUrl"]
+    assert sorted(function["VpcConfig"]["SubnetIds"]) == sorted(subnets)
+    assert function["VpcConfig"]["SecurityGroupIds"] == [client]
+    # (moto's CloudFormation ignores a role's ManagedPolicyArns: the VPC execution policy
+    # is checked in the template by test_deploy_templates)
+    assert set(pipeline["resources"]) == CORE

@@ -144,3 +144,25 @@ def test_indexer_reads_every_variable_the_template_sets(pipeline) -> None:
     assert t4_vars
     for name in t4_vars:
         assert f'"{name}"' in source, f"{name} is set by pipeline.yaml but read nowhere"
+
+
+def test_tika_runs_on_fargate_behind_an_internal_balancer() -> None:
+    res = load_template("tika.yaml")["Resources"]
+    task = res["TaskDefinition"]["Properties"]
+    assert task["RequiresCompatibilities"] == ["FARGATE"] and task["NetworkMode"] == "awsvpc"
+    service = res["Service"]["Properties"]
+    assert service["LaunchType"] == "FARGATE"
+    assert service["LoadBalancers"] == [{"ContainerName": "tika", "ContainerPort": 9998,
+                                         "TargetGroupArn": {"Ref": "TargetGroup"}}]
+    assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+    assert res["LoadBalancer"]["Properties"]["Scheme"] == "internal"
+    assert res["CpuScaling"]["Properties"]["PolicyType"] == "TargetTrackingScaling"
+
+
+@pytest.mark.parametrize(("template", "role"), [("pipeline.yaml", "IndexerRole"),
+                                                ("search.yaml", "SearchRole")])
+def test_functions_in_a_vpc_get_the_vpc_execution_policy(template, role) -> None:
+    managed = load_template(template)["Resources"][role]["Properties"]["ManagedPolicyArns"]
+    condition, (arn,), otherwise = managed["Fn::If"]
+    assert condition == "InVpc" and otherwise == {"Ref": "AWS::NoValue"}
+    assert arn["Fn::Sub"].endswith(":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
