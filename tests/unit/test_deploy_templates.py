@@ -136,14 +136,18 @@ def _source_text(*packages: str) -> str:
     return "\n".join(p.read_text() for pkg in packages for p in (REPO / pkg).rglob("*.py"))
 
 
-def test_indexer_reads_every_variable_the_template_sets(pipeline) -> None:
-    """The template and ``indexer.settings`` agree on names (a typo would be silently unread)."""
-    env = pipeline["Resources"]["IndexerFunction"]["Properties"]["Environment"]["Variables"]
-    source = _source_text("indexer", "lambdas/indexer")
-    t4_vars = [name for name in env if name.startswith("T4_")]
+@pytest.mark.parametrize(("template", "function", "packages"), [
+    ("pipeline.yaml", "IndexerFunction", ("indexer", "lambdas/indexer", "t4index")),
+    ("search.yaml", "SearchFunction", ("lambdas/search", "t4index")),
+])
+def test_handlers_read_every_variable_the_templates_set(template, function, packages) -> None:
+    """Templates and handler settings agree on names (a typo would be silently unread)."""
+    env = load_template(template)["Resources"][function]["Properties"]["Environment"]
+    source = _source_text(*packages)
+    t4_vars = [name for name in env["Variables"] if name.startswith("T4_")]
     assert t4_vars
     for name in t4_vars:
-        assert f'"{name}"' in source, f"{name} is set by pipeline.yaml but read nowhere"
+        assert f'"{name}"' in source, f"{name} is set by {template} but read nowhere"
 
 
 def test_tika_runs_on_fargate_behind_an_internal_balancer() -> None:
