@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from indexer import bulk
+from indexer import bulk, versions
 from indexer.errors import TransientError
 from indexer.events import EventParseError, ObjectEvent, parse_body, sequencer_newer
 from indexer.state import ObjectState, head_state
@@ -101,12 +101,15 @@ class Pipeline:
     def __init__(self, es: Any, s3: Any, extract: Extract, *, extractor_version: str,
                  threads: int = 8, max_attempts: int = 5, safety_margin_ms: int = 5_000,
                  before_write: Callable[[], None] | None = None,
-                 index_ttl_s: float = 30.0) -> None:
+                 index_ttl_s: float = 30.0, all_versions: bool = False) -> None:
         """``before_write`` runs just before each bulk write (a seam for race tests).
 
         ``index_ttl_s``: how long the bucket's alias target and reindex targets are
         cached; a reindex waits longer than this before it copies (``indexer.backfill``).
+        ``all_versions``: one document per version and delete marker (``indexer.versions``)
+        instead of one per key showing its current state.
         """
+        self.all_versions = all_versions
         self.es, self.s3, self.extract = es, s3, extract
         self.before_write = before_write
         self.extractor_version = extractor_version
@@ -154,7 +157,8 @@ class Pipeline:
             F.SEQUENCER: sequencer,
         }
 
-    def _document(self, state: ObjectState, entry: _Key) -> dict[str, Any]:
+    def _document(self, state: ObjectState, entry: _Key, is_latest: bool = True
+                  ) -> dict[str, Any]:
         if not state.exists:
             return build_document(bucket=entry.bucket, key=entry.key, deleted=True,
                                   sequencer=entry.sequencer, is_latest=True)
@@ -164,6 +168,7 @@ class Pipeline:
             bucket=state.bucket, key=state.key, version_id=state.version_id, size=state.size,
             etag=state.etag, last_modified=state.last_modified, content_type=state.content_type,
             user_meta=helium.get("user_meta"), amz_meta=amz, sequencer=entry.sequencer,
+            is_latest=is_latest,
         )
         if state.unreadable:
             return build_document(**common, extraction_status="unreadable",
@@ -175,17 +180,53 @@ class Pipeline:
             extractor=extraction.extractor, extractor_version=extraction.extractor_version,
         )
 
-    def _decide(self, entry: _Key, current: bulk.Current) -> dict[str, Any] | None:
-        """The conditional bulk action that brings the key's document to S3's state, or None."""
+    def _decide(self, entry: _Key, current: bulk.Current | None) -> list[dict[str, Any]]:
+        """The conditional bulk actions that bring the key's documents to S3's state."""
+        if self.all_versions:
+            return self._decide_versions(entry)
+        assert current is not None
         state = head_state(self.s3, entry.bucket, entry.key)
         if not state.exists and current.source is not None and current.source.get(F.DELETED):
-            return None
+            return []
         if not entry.force and _same_state(current.source, self._header(state, entry.sequencer)):
-            return None
+            return []
         alias = self.bucket_index(entry.bucket).alias
-        return bulk.conditional_index(alias, current, self._document(state, entry))
+        return [bulk.conditional_index(alias, current, self._document(state, entry))]
 
-    def _try_decide(self, ident: str, entry: _Key, current: bulk.Current,
+    def _decide_versions(self, entry: _Key) -> list[dict[str, Any]]:
+        index = self.bucket_index(entry.bucket)
+        stored = versions.read_stored(self.es, index.write_index, entry.key)
+        rows = versions.list_versions(self.s3, entry.bucket, entry.key)
+
+        def absent(version_id: str) -> bulk.Current:
+            return bulk.Current(doc_id(entry.bucket, entry.key, version_id), None)
+
+        version = self.extractor_version if not entry.force else "(forced)"
+        actions = []
+        for decision in versions.plan(rows, stored, absent, version):
+            row, source = decision.row, decision.current.source
+            if decision.kind == "write":
+                assert row is not None
+                state = head_state(self.s3, entry.bucket, entry.key, decision.version_id)
+                if not state.exists:
+                    raise TransientError(f"version {decision.version_id} of s3://{entry.bucket}/"
+                                         f"{entry.key} vanished while indexing")
+                doc = self._document(state, entry, is_latest=row.is_latest)
+            elif decision.kind == "marker":
+                assert row is not None
+                doc = build_document(bucket=entry.bucket, key=entry.key, deleted=True,
+                                     version_id=decision.version_id, is_latest=row.is_latest,
+                                     last_modified=row.last_modified, sequencer=entry.sequencer)
+            elif decision.kind == "flag":
+                assert row is not None and source is not None
+                doc = versions.flagged(source, is_latest=row.is_latest)
+            else:
+                assert source is not None
+                doc = versions.flagged(source, is_latest=False, deleted=True)
+            actions.append(bulk.conditional_index(index.alias, decision.current, doc))
+        return actions
+
+    def _try_decide(self, ident: str, entry: _Key, current: bulk.Current | None,
                     remaining_ms: Callable[[], int]) -> tuple[str, _Key, Any]:
         if remaining_ms() < self.safety_margin_ms:
             return ident, entry, TimeoutError("the invocation's time is nearly up")
@@ -246,43 +287,48 @@ class Pipeline:
         by_bucket: dict[str, list[_Key]] = {}
         for entry in pending.values():
             by_bucket.setdefault(entry.bucket, []).append(entry)
-        actions: dict[str, tuple[_Key, dict[str, Any]]] = {}
-        ids: dict[str, _Key] = {}
+        actions: list[tuple[_Key, dict[str, Any]]] = []
         for bucket, entries in by_bucket.items():
             try:
                 index = self.bucket_index(bucket).write_index
                 id_map = {doc_id(bucket, e.key): e for e in entries}
-                current = bulk.read_current(self.es, index, list(id_map), COMPARED)
+                if self.all_versions:
+                    # Versions are found by a search, which sees only refreshed writes.
+                    self.es.indices.refresh(index=index)
+                    current: dict[str, bulk.Current | None] = dict.fromkeys(id_map)
+                else:
+                    current = dict(bulk.read_current(self.es, index, list(id_map), COMPARED))
             except Exception as exc:  # noqa: BLE001 - Elasticsearch unreachable: all retry
                 for entry in entries:
                     self._fail(entry, f"Elasticsearch unavailable: {exc}", result)
                 continue
-            ids.update(id_map)
 
             work = [(ident, entry, current[ident]) for ident, entry in id_map.items()]
             with ThreadPoolExecutor(max_workers=self.threads) as pool:
                 decided = pool.map(lambda item: self._try_decide(*item, remaining_ms), work)
-                for ident, entry, outcome in decided:
+                for _ident, entry, outcome in decided:
                     if isinstance(outcome, BaseException):
                         if not isinstance(outcome, TransientError | TimeoutError):
                             log.exception("s3://%s/%s failed", entry.bucket, entry.key,
                                           exc_info=outcome)
                         self._fail(entry, f"{type(outcome).__name__}: {outcome}", result)
-                    elif outcome is None:
+                    elif not outcome:
                         result.unchanged += 1
                     else:
-                        actions[ident] = (entry, outcome)
+                        actions += [(entry, action) for action in outcome]
         conflicts: dict[tuple[str, str], _Key] = {}
         if not actions:
             return conflicts
         if self.before_write:
             self.before_write()
         started = time.monotonic()
-        answers = bulk.write(self.es, [action for _, action in actions.values()])
+        answers = bulk.write(self.es, [action for _, action in actions])
         log.info("bulk wrote %d documents in %.0f ms", len(actions),
                  (time.monotonic() - started) * 1000)
         mirrored: list[tuple[_Key, dict[str, Any]]] = []
-        for ident, (entry, action) in actions.items():
+        failed_keys: set[tuple[str, str]] = set()
+        for entry, action in actions:
+            ident = action["_id"]
             answer = answers[ident]
             if answer.ok:
                 result.written += 1
@@ -295,7 +341,10 @@ class Pipeline:
             elif answer.conflict:
                 conflicts[(entry.bucket, entry.key)] = entry
             else:
+                failed_keys.add((entry.bucket, entry.key))
                 self._fail(entry, f"bulk item {answer.status}: {answer.error}", result)
+        for failed in failed_keys:  # a key with a failed write is retried through its message
+            conflicts.pop(failed, None)
         if mirrored:
             self._mirror(mirrored, result)
         return conflicts

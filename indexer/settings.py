@@ -53,6 +53,7 @@ class Settings:
     threads: int = 8
     safety_margin_ms: int = 10_000
     es_timeout: float = 30.0
+    all_versions: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +71,10 @@ class Settings:
                 "T4_ES_SECRET_ARN naming a Secrets Manager secret that holds them")
         if url and not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"T4_ES_URL={url!r} must start with http:// or https://")
+        mode = (env.get("T4_INDEX_VERSIONS") or "latest").strip().lower()
+        if mode not in ("latest", "all"):
+            raise ConfigurationError(f"T4_INDEX_VERSIONS={mode!r} must be 'latest' (one document "
+                                     "per key, its current state) or 'all' (every version)")
         if env.get("T4_ES_USERNAME") and not env.get("T4_ES_PASSWORD"):
             raise ConfigurationError("T4_ES_USERNAME is set but T4_ES_PASSWORD is not")
         return cls(
@@ -87,4 +92,5 @@ class Settings:
             threads=_int(env, "T4_THREADS", cls.threads, 1),
             safety_margin_ms=_int(env, "T4_SAFETY_MARGIN_MS", cls.safety_margin_ms, 0),
             es_timeout=_float(env, "T4_ES_TIMEOUT", cls.es_timeout),
+            all_versions=mode == "all",
         )

@@ -1,0 +1,32 @@
+import pytest
+
+from indexer.errors import ConfigurationError
+from indexer.settings import Settings
+
+BASE = {"T4_ES_URL": "http://127.0.0.1:19200"}
+
+
+def test_defaults_and_overrides():
+    s = Settings.from_env({**BASE, "T4_MAX_CHARS": "1000", "T4_TIKA_TIMEOUT": "2.5",
+                           "T4_INDEX_VERSIONS": "all"})
+    assert (s.max_chars, s.tika_timeout, s.all_versions) == (1000, 2.5, True)
+    assert Settings.from_env(BASE).all_versions is False
+
+
+@pytest.mark.parametrize("env,needle", [
+    ({}, "T4_ES_URL"),
+    ({"T4_ES_URL": "localhost:9200"}, "http://"),
+    ({**BASE, "T4_MAX_BYTES": "lots"}, "T4_MAX_BYTES='lots' is not an integer"),
+    ({**BASE, "T4_THREADS": "0"}, "T4_THREADS='0' must be at least 1"),
+    ({**BASE, "T4_TIKA_TIMEOUT": "-1"}, "T4_TIKA_TIMEOUT='-1' must be positive"),
+    ({**BASE, "T4_INDEX_VERSIONS": "some"}, "T4_INDEX_VERSIONS='some'"),
+    ({**BASE, "T4_ES_USERNAME": "u"}, "T4_ES_PASSWORD"),
+])
+def test_bad_settings_name_the_variable(env, needle):
+    with pytest.raises(ConfigurationError, match=needle.replace("(", r"\(")):
+        Settings.from_env(env)
+
+
+def test_secret_arn_alone_is_enough():
+    s = Settings.from_env({"T4_ES_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:es"})
+    assert s.es_url is None and s.es_secret_arn.endswith(":es")
