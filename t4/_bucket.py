@@ -367,7 +367,11 @@ class Bucket:
             futures: dict[Future[int], Any] = {pool.submit(work, item): item for item in items}
             pending = set(futures)
             while pending:
-                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                try:
+                    finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                except BaseException:  # Ctrl-C: drop the queued files, let running ones end
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
                 for fut in finished:
                     item = futures[fut]
                     exc = fut.exception()
