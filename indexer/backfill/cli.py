@@ -25,9 +25,9 @@ from t4index.errors import T4IndexError
 class Bar:
     """Redraws one status line on a terminal (or prints one every 10 s elsewhere)."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self._last = 0.0
         self._width = 0
 

@@ -1,0 +1,76 @@
+"""The command line on the real stack: an S3 Inventory as the source, then repair."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+
+import pytest
+
+from indexer.backfill.cli import main
+from t4index import fields as F
+from tests.support.indexing import stored
+
+
+@pytest.fixture
+def stack_env(endpoints, monkeypatch):
+    """The ``T4_*`` variables the command reads, pointing at the local stack."""
+    monkeypatch.setenv("T4_ES_URL", endpoints.es_url)
+    for name, value in (("T4_ES_USERNAME", endpoints.es_username),
+                        ("T4_ES_PASSWORD", endpoints.es_password),
+                        ("T4_ES_API_KEY", endpoints.es_api_key),
+                        ("T4_TIKA_URL", endpoints.tika_url)):
+        if value:
+            monkeypatch.setenv(name, value)
+
+
+def _inventory(s3, source: str, destination: str, keys: list[str]) -> str:
+    """Write a CSV inventory of ``keys`` (in two data files) and return its manifest URL."""
+    files = []
+    for n, part in enumerate((keys[: len(keys) // 2], keys[len(keys) // 2:])):
+        text = io.StringIO()
+        writer = csv.writer(text, quoting=csv.QUOTE_ALL)
+        for key in part:
+            head = s3.head_object(Bucket=source, Key=key)
+            writer.writerow([source, key.replace(" ", "+"), str(head["ContentLength"]),
+                             head["LastModified"].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                             head["ETag"].strip('"')])
+        data_key = f"inv/{source}/data/{n}.csv.gz"
+        body = gzip.compress(text.getvalue().encode())
+        s3.put_object(Bucket=destination, Key=data_key, Body=body)
+        files.append({"key": data_key, "size": 1, "MD5checksum": "-"})
+    manifest = {"sourceBucket": source, "destinationBucket": f"arn:aws:s3:::{destination}",
+                "version": "2016-11-30", "fileFormat": "CSV",
+                "fileSchema": "Bucket, Key, Size, LastModifiedDate, ETag", "files": files}
+    s3.put_object(Bucket=destination, Key="inv/manifest.json", Body=json.dumps(manifest).encode())
+    return f"s3://{destination}/inv/manifest.json"
+
+
+def test_cli_backfills_from_an_inventory_and_repairs(es, s3, bucket, unique_name, drop_indices,
+                                                     stack_env, tmp_path, capsys):
+    drop_indices(bucket)
+    destination = unique_name("inv")
+    s3.create_bucket(Bucket=destination)
+    keys = [f"reports/r {i:03d}.txt" for i in range(80)]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=f"report {key}".encode())
+    manifest = _inventory(s3, bucket, destination, keys)
+    out = io.StringIO()
+    argv = ["backfill", f"s3://{bucket}", "--inventory", manifest,
+            "--checkpoint", str(tmp_path / "cp.json"), "--chunk", "30"]
+    assert main(argv, out=out) == 0, out.getvalue()
+    assert "indexed 80," in out.getvalue() and "failed 0" in out.getvalue()
+    assert stored(es, bucket, "reports/r 007.txt")[F.TEXT] == "report reports/r 007.txt"
+    assert "objects" in capsys.readouterr().err  # the progress line went to stderr
+
+    out = io.StringIO()
+    assert main(argv, out=out) == 0
+    assert "indexed 0," in out.getvalue() and "unchanged 80" in out.getvalue()
+
+    s3.delete_object(Bucket=bucket, Key=keys[5])
+    out = io.StringIO()
+    assert main(["repair", f"s3://{bucket}/reports/"], out=out) == 0
+    assert "1 without object (1 tombstoned)" in out.getvalue()
+    assert stored(es, bucket, keys[5])[F.DELETED] is True
