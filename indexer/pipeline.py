@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from indexer import bulk, versions
 from indexer.errors import TransientError
 from indexer.events import EventParseError, ObjectEvent, parse_body, sequencer_newer
-from indexer.state import ObjectState, head_state
+from indexer.state import ObjectState, probe_state
 from t4index import fields as F
 from t4index.document import build_document
 from t4index.lifecycle import BucketIndex, bucket_indices, ensure_bucket_index, ensure_template
@@ -50,7 +50,8 @@ class ExtractionLike(Protocol):
     extractor_version: str
 
 
-Extract = Callable[[ObjectState], ExtractionLike]
+Extract = Callable[[ObjectState, bytes | None], ExtractionLike]
+"""``extract(state, head)``: ``head`` is the object's first bytes when already read."""
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,8 @@ class Pipeline:
             F.SEQUENCER: sequencer,
         }
 
-    def _document(self, state: ObjectState, entry: _Key, is_latest: bool = True
-                  ) -> dict[str, Any]:
+    def _document(self, state: ObjectState, entry: _Key, is_latest: bool = True,
+                  head: bytes | None = None) -> dict[str, Any]:
         if not state.exists:
             return build_document(bucket=entry.bucket, key=entry.key, deleted=True,
                                   sequencer=entry.sequencer, is_latest=True)
@@ -173,7 +174,7 @@ class Pipeline:
         if state.unreadable:
             return build_document(**common, extraction_status="unreadable",
                                   extraction_error=state.unreadable)
-        extraction = self.extract(state)  # TransientError-like failures propagate
+        extraction = self.extract(state, head)  # TransientError-like failures propagate
         return build_document(
             **common, text=extraction.text, extraction_status=extraction.status,
             extraction_error=extraction.error, extraction_truncated=extraction.truncated,
@@ -185,13 +186,13 @@ class Pipeline:
         if self.all_versions:
             return self._decide_versions(entry)
         assert current is not None
-        state = head_state(self.s3, entry.bucket, entry.key)
+        state, head = probe_state(self.s3, entry.bucket, entry.key)
         if not state.exists and current.source is not None and current.source.get(F.DELETED):
             return []
         if not entry.force and _same_state(current.source, self._header(state, entry.sequencer)):
             return []
         alias = self.bucket_index(entry.bucket).alias
-        return [bulk.conditional_index(alias, current, self._document(state, entry))]
+        return [bulk.conditional_index(alias, current, self._document(state, entry, head=head))]
 
     def _decide_versions(self, entry: _Key) -> list[dict[str, Any]]:
         index = self.bucket_index(entry.bucket)
@@ -207,11 +208,11 @@ class Pipeline:
             row, source = decision.row, decision.current.source
             if decision.kind == "write":
                 assert row is not None
-                state = head_state(self.s3, entry.bucket, entry.key, decision.version_id)
+                state, head = probe_state(self.s3, entry.bucket, entry.key, decision.version_id)
                 if not state.exists:
                     raise TransientError(f"version {decision.version_id} of s3://{entry.bucket}/"
                                          f"{entry.key} vanished while indexing")
-                doc = self._document(state, entry, is_latest=row.is_latest)
+                doc = self._document(state, entry, is_latest=row.is_latest, head=head)
             elif decision.kind == "marker":
                 assert row is not None
                 doc = build_document(bucket=entry.bucket, key=entry.key, deleted=True,

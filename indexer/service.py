@@ -52,13 +52,13 @@ def engine_config(settings: Settings, secrets: Any = None) -> EngineConfig:
 def make_extract(s3: Any, extractor: Extractor):
     """The pipeline's ``extract(state)``: a ranged-read source over the HEAD's facts."""
 
-    def extract(state: ObjectState):
+    def extract(state: ObjectState, head: bytes | None = None):
         source = S3ObjectSource(
             s3, state.bucket, state.key, state.version_id, size=state.size or 0,
             content_type=state.content_type, helium_format=helium_format(state.metadata),
             etag=state.etag, storage_class=state.storage_class)
         try:
-            return extractor.extract(source)
+            return extractor.extract(source, head)
         except (TransientExtractionError, ObjectGone) as exc:
             # Gone or changed since the HEAD: a later event (or the retry) sees the new state.
             raise TransientError(str(exc)) from exc

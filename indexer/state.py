@@ -59,6 +59,65 @@ def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
+PROBE_BYTES = 64 * 1024
+"""What ``probe_state`` reads: the extractor's first read, so a small object costs one GET."""
+
+
+def _from_response(bucket: str, key: str, resp: dict[str, Any], size: int | None
+                   ) -> ObjectState:
+    storage = resp.get("StorageClass")
+    unreadable = None
+    restore = resp.get("Restore") or ""
+    if storage in ARCHIVED_CLASSES and 'ongoing-request="false"' not in restore:
+        unreadable = f"archived in storage class {storage}; restore it to index its content"
+    if resp.get("SSECustomerAlgorithm"):
+        unreadable = "encrypted with a customer-provided key (SSE-C)"
+    return ObjectState(
+        bucket=bucket, key=key, exists=True, version_id=resp.get("VersionId"), size=size,
+        etag=resp.get("ETag"), last_modified=resp.get("LastModified"),
+        content_type=resp.get("ContentType"),
+        metadata={k.lower(): v for k, v in (resp.get("Metadata") or {}).items()},
+        storage_class=storage, unreadable=unreadable)
+
+
+def probe_state(s3: Any, bucket: str, key: str, version_id: str | None = None,
+                prefix_bytes: int = PROBE_BYTES) -> tuple[ObjectState, bytes | None]:
+    """The key's state and its first ``prefix_bytes`` bytes, in one ranged GET.
+
+    A GET answers everything a HEAD does, and the extractor needs those bytes
+    anyway: one request per changed object instead of two. Falls back to HEAD when
+    the GET cannot tell (an empty object, an archived one, 403 on content the role
+    may not read but whose metadata it may HEAD).
+
+    Returns:
+        (state, prefix bytes or None when nothing was read).
+    Raises:
+        TransientError: throttling, 5xx or a connection failure.
+    """
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": f"bytes=0-{prefix_bytes - 1}"}
+    if version_id:
+        kwargs["VersionId"] = version_id
+    try:
+        resp = s3.get_object(**kwargs)
+        body = resp["Body"]
+        try:
+            prefix = body.read()
+        finally:
+            body.close()
+    except ClientError as exc:
+        code, status = _code(exc), _status(exc)
+        if status == 404 or code in ("NoSuchKey", "NotFound", "NoSuchVersion"):
+            return ObjectState(bucket, key, exists=False, version_id=version_id), None
+        if code in TRANSIENT_CODES or status >= 500 or status == 429:
+            raise TransientError(f"S3 GET s3://{bucket}/{key} failed: {code or status}") from exc
+        return head_state(s3, bucket, key, version_id), None  # 416 empty, 403, archived ...
+    except BotoCoreError as exc:
+        raise TransientError(f"S3 GET s3://{bucket}/{key} failed: {exc}") from exc
+    content_range = resp.get("ContentRange") or ""
+    size = int(content_range.rsplit("/", 1)[1]) if "/" in content_range else len(prefix)
+    return _from_response(bucket, key, resp, size), prefix
+
+
 def head_state(s3: Any, bucket: str, key: str, version_id: str | None = None) -> ObjectState:
     """HEAD the key (or version) and describe it.
 
@@ -90,23 +149,4 @@ def head_state(s3: Any, bucket: str, key: str, version_id: str | None = None) ->
         raise TransientError(f"S3 HEAD s3://{bucket}/{key} failed: {code or status}") from exc
     except BotoCoreError as exc:
         raise TransientError(f"S3 HEAD s3://{bucket}/{key} failed: {exc}") from exc
-    storage = head.get("StorageClass")
-    unreadable = None
-    restore = head.get("Restore") or ""
-    if storage in ARCHIVED_CLASSES and 'ongoing-request="false"' not in restore:
-        unreadable = f"archived in storage class {storage}; restore it to index its content"
-    if head.get("SSECustomerAlgorithm"):
-        unreadable = "encrypted with a customer-provided key (SSE-C)"
-    return ObjectState(
-        bucket=bucket,
-        key=key,
-        exists=True,
-        version_id=head.get("VersionId"),
-        size=head.get("ContentLength"),
-        etag=head.get("ETag"),
-        last_modified=head.get("LastModified"),
-        content_type=head.get("ContentType"),
-        metadata={k.lower(): v for k, v in (head.get("Metadata") or {}).items()},
-        storage_class=storage,
-        unreadable=unreadable,
-    )
+    return _from_response(bucket, key, head, head.get("ContentLength"))

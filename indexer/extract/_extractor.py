@@ -69,8 +69,9 @@ class Extractor:
         self.tika = tika
         self.limits = limits or ExtractLimits()
 
-    def extract(self, source: ObjectSource) -> Extraction:
-        """Extract ``source``.
+    def extract(self, source: ObjectSource, head: bytes | None = None) -> Extraction:
+        """Extract ``source``; ``head``, when given, is its first bytes already read
+        (``min(size, HEAD_BYTES)`` of them, or the whole object), which saves a GET.
 
         Returns:
             The extraction, whatever the file holds (see :class:`Status`).
@@ -81,7 +82,9 @@ class Extractor:
             ObjectGone: the object or version no longer exists.
         """
         try:
-            head = source.read_range(0, min(source.size, HEAD_BYTES) - 1) if source.size else b""
+            want = min(source.size, HEAD_BYTES)
+            if head is None or len(head) < want:
+                head = source.read_range(0, want - 1) if source.size else b""
             if source.size == 0:
                 return finish(NONE, "", self.limits, content_type=source.content_type)
             kind = choose_extractor(source.key, source.content_type, source.helium_format, head)

@@ -54,6 +54,7 @@ class WorkerConfig:
     wait_seconds: int = 1
     function_timeout: float = 60.0
     function_name: str = "t4-indexer"
+    concurrency: int = 2  # pollers per queue, like the event source's maximum concurrency
 
 
 @dataclass
@@ -143,7 +144,7 @@ class Worker:
         self.queue_prefix, self.static_urls = queue_prefix, list(queue_urls or [])
         self.heartbeat, self.region = heartbeat, region
         self._stop = threading.Event()
-        self._threads: dict[str, threading.Thread] = {}
+        self._threads: dict[tuple[str, int], threading.Thread] = {}
 
     def _discover(self) -> list[str]:
         urls = list(self.static_urls)
@@ -175,12 +176,14 @@ class Worker:
         while not self._stop.is_set():
             try:
                 for url in self._discover():
-                    thread = self._threads.get(url)
-                    if thread is None or not thread.is_alive():
-                        thread = threading.Thread(target=self._poll, args=(url,), daemon=True,
-                                                  name=f"poll-{url.rsplit('/', 1)[-1]}")
-                        self._threads[url] = thread
-                        thread.start()
+                    for n in range(self.config.concurrency):
+                        thread = self._threads.get((url, n))
+                        if thread is None or not thread.is_alive():
+                            thread = threading.Thread(
+                                target=self._poll, args=(url,), daemon=True,
+                                name=f"poll-{url.rsplit('/', 1)[-1]}-{n}")
+                            self._threads[(url, n)] = thread
+                            thread.start()
                 if self.heartbeat:
                     self.heartbeat.write_text(str(os.getpid()))
             except Exception:  # noqa: BLE001
@@ -211,12 +214,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--heartbeat", type=Path)
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--concurrency", type=int, default=2, help="pollers per queue")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     session = boto3.Session()
     worker = Worker(session.client("sqs"), load_handler(args.handler),
                     queue_prefix=args.queue_prefix, heartbeat=args.heartbeat,
-                    config=WorkerConfig(batch_size=args.batch_size, function_timeout=args.timeout),
+                    config=WorkerConfig(batch_size=args.batch_size, function_timeout=args.timeout,
+                                        concurrency=args.concurrency),
                     region=session.region_name or "us-east-1")
     log.info("worker polling queues named %s* with %s", args.queue_prefix, args.handler)
     worker.run()

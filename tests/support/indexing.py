@@ -27,7 +27,7 @@ class TextExtraction:
 def text_extract(s3: Any):
     """Read the whole object as UTF-8: enough to tell versions apart in pipeline tests."""
 
-    def extract(state) -> TextExtraction:
+    def extract(state, head: bytes | None = None) -> TextExtraction:
         kwargs = {"Bucket": state.bucket, "Key": state.key}
         if state.version_id:
             kwargs["VersionId"] = state.version_id

@@ -1,0 +1,267 @@
+"""Benchmark of the indexing pipeline (issue 5, DESIGN section 8). Prints ratios from one run.
+
+1. End to end, on the same N small text objects already in S3: synthetic S3 events
+   queued on SQS (moto server), the Lambda-faithful worker running the real handler
+   logic (``build_pipeline``), until every document is searchable; against
+
+   - the minimal work any indexer must do: a raw 16-thread boto3 pool GETting the
+     objects, then ``helpers.bulk`` of the final documents, until searchable;
+   - ``helpers.bulk`` alone of the same final documents.
+   On the local stack moto caps reads at a few hundred requests a second, so the
+   first ratio is bounded by moto, the second by everything we add.
+2. Extraction of the same text files: our fast path against Tika (plain HTTP PUTs).
+3. Peak memory (VmHWM of a fresh process) while indexing one large object
+   (``--big-mb``, default 1024): target under 150 MB RSS.
+
+Usage: ./dev bench bench_indexing [--objects N] [--big-mb MB] [--concurrency C]
+Targets: end-to-end >= 0.7 of the minimal-work baseline; big object < 150 MB RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import quote_plus
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import boto3  # noqa: E402
+import urllib3  # noqa: E402
+from elasticsearch import helpers  # noqa: E402
+
+from indexer.extract import EXTRACTOR_VERSION, Extractor, TikaClient  # noqa: E402
+from indexer.service import build_pipeline  # noqa: E402
+from indexer.settings import Settings  # noqa: E402
+from indexer.source import FileSource  # noqa: E402
+from infra.local.endpoints import Endpoints  # noqa: E402
+from infra.local.worker import Worker, WorkerConfig  # noqa: E402
+from t4index.document import build_document  # noqa: E402
+from t4index.engine import EngineConfig, connect  # noqa: E402
+from t4index.lifecycle import (  # noqa: E402
+    delete_index,
+    ensure_bucket_index,
+    ensure_template,
+)
+from t4index.names import alias_name, doc_id  # noqa: E402
+
+WORDS = ["thor", "hammer", "storm", "ridge", "valley", "odin", "raven", "loki", "helmet",
+         "cloak", "map", "river", "stone", "north", "south", "east", "west", "frost", "fire"]
+
+
+def _body(i: int) -> bytes:
+    words = [WORDS[(i * 7 + j * 3) % len(WORDS)] for j in range(120)]
+    return (f"object {i}\n" + " ".join(words) + "\n").encode()
+
+
+def _clients(ep: Endpoints):
+    session = boto3.Session(region_name=ep.region, aws_access_key_id="bench",
+                            aws_secret_access_key="bench")
+    from botocore.config import Config
+
+    cfg = Config(max_pool_connections=32)
+    return (session.client("s3", endpoint_url=ep.aws_endpoint_url, config=cfg),
+            session.client("sqs", endpoint_url=ep.aws_endpoint_url, config=cfg))
+
+
+def _es(ep: Endpoints):
+    return connect(EngineConfig(url=ep.es_url, username=ep.es_username,
+                                password=ep.es_password, api_key=ep.es_api_key))
+
+
+def _count(es, bucket: str) -> int:
+    """Searchable documents of ``bucket`` (0 before its index exists)."""
+    es = es.options(ignore_status=404)
+    es.indices.refresh(index=alias_name(bucket))
+    return es.count(index=alias_name(bucket)).get("count", 0)
+
+
+def _fill(s3, bucket: str, n: int) -> list[str]:
+    s3.create_bucket(Bucket=bucket)
+    keys = [f"docs/part-{i // 100:03d}/object-{i:05d}.txt" for i in range(n)]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda ik: s3.put_object(Bucket=bucket, Key=ik[1], Body=_body(ik[0]),
+                                               ContentType="text/plain"), enumerate(keys)))
+    return keys
+
+
+def end_to_end(ep, s3, sqs, bucket, keys, concurrency) -> float:
+    es = _es(ep)
+    pipeline = build_pipeline(Settings(es_url=ep.es_url, es_username=ep.es_username,
+                                       es_password=ep.es_password, tika_url=ep.tika_url),
+                              es=es, s3=s3)
+    queue = sqs.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:8]}",
+                             Attributes={"VisibilityTimeout": "120"})["QueueUrl"]
+
+    def handler(event, context):
+        from indexer.pipeline import Message
+
+        msgs = [Message(r["messageId"], r["body"]) for r in event["Records"]]
+        result = pipeline.process(msgs, context.get_remaining_time_in_millis)
+        return {"batchItemFailures": [{"itemIdentifier": m} for m in result.failed]}
+
+    worker = Worker(sqs, handler, queue_urls=[queue],
+                    config=WorkerConfig(wait_seconds=1, concurrency=concurrency))
+    started = time.monotonic()
+    entries = []
+    for key in keys:  # one record per message, as S3 sends them
+        record = {"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                  "eventTime": "2024-01-01T00:00:00.000Z",
+                  "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key)}}}
+        entries.append(json.dumps({"Records": [record]}))
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: sqs.send_message_batch(QueueUrl=queue, Entries=[
+            {"Id": str(j), "MessageBody": body} for j, body in enumerate(entries[i:i + 10])]),
+            range(0, len(entries), 10)))
+    worker.start()
+    try:
+        while _count(es, bucket) < len(keys):
+            time.sleep(0.25)
+    finally:
+        worker.stop()
+    elapsed = time.monotonic() - started
+    sqs.delete_queue(QueueUrl=queue)
+    return len(keys) / elapsed
+
+
+def _docs_for(bucket, keys, bodies):
+    for key, body in zip(keys, bodies, strict=True):
+        yield {"_index": alias_name(bucket), "_id": doc_id(bucket, key),
+               "_source": build_document(bucket=bucket, key=key, size=len(body),
+                                         text=body.decode(), extraction_status="ok",
+                                         extractor="text", extractor_version=EXTRACTOR_VERSION)}
+
+
+def minimal_work(ep, s3, src_bucket, keys) -> tuple[float, float, list[bytes]]:
+    es = _es(ep)
+    target = f"bench-min-{uuid.uuid4().hex[:8]}"
+    ensure_bucket_index(es, target)
+    started = time.monotonic()
+    with ThreadPoolExecutor(16) as pool:
+        bodies = list(pool.map(
+            lambda k: s3.get_object(Bucket=src_bucket, Key=k)["Body"].read(), keys))
+    helpers.bulk(es, _docs_for(target, keys, bodies), chunk_size=500, require_alias=True)
+    while _count(es, target) < len(keys):
+        time.sleep(0.05)
+    minimal = len(keys) / (time.monotonic() - started)
+    delete_index(es, ensure_bucket_index(es, target).write_index)
+
+    target = f"bench-bulk-{uuid.uuid4().hex[:8]}"
+    ensure_bucket_index(es, target)
+    docs = list(_docs_for(target, keys, bodies))
+    started = time.monotonic()
+    helpers.bulk(es, docs, chunk_size=500, require_alias=True)
+    while _count(es, target) < len(keys):
+        time.sleep(0.05)
+    bulk_only = len(keys) / (time.monotonic() - started)
+    delete_index(es, ensure_bucket_index(es, target).write_index)
+    return minimal, bulk_only, bodies
+
+
+def extraction(ep, bodies: list[bytes]) -> tuple[float, float]:
+    sample = bodies[:300]
+    extractor = Extractor(TikaClient(ep.tika_url))
+    started = time.monotonic()
+    for i, body in enumerate(sample):
+        extractor.extract(FileSource.from_bytes(body, f"f{i}.txt", content_type="text/plain"))
+    fast = len(sample) / (time.monotonic() - started)
+    pool = urllib3.PoolManager()
+    started = time.monotonic()
+    for body in sample:
+        pool.request("PUT", f"{ep.tika_url}/tika", body=body,
+                     headers={"Accept": "text/plain", "Content-Type": "text/plain"})
+    tika = len(sample) / (time.monotonic() - started)
+    return fast, tika
+
+
+BIG_CHILD = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from indexer.service import build_pipeline
+from indexer.settings import Settings
+from infra.local.endpoints import Endpoints
+ep = Endpoints.resolve()
+import boto3
+s3 = boto3.client("s3", endpoint_url=ep.aws_endpoint_url, region_name=ep.region,
+                  aws_access_key_id="bench", aws_secret_access_key="bench")
+p = build_pipeline(Settings(es_url=ep.es_url, es_username=ep.es_username,
+                            es_password=ep.es_password, tika_url=ep.tika_url), s3=s3)
+before = int([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1])
+started = time.monotonic()
+r = p.index_keys([({bucket!r}, {key!r})])
+hwm = int([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1])
+print(json.dumps({{"failed": r.failed, "written": r.written, "before_kb": before,
+                  "peak_kb": hwm, "seconds": time.monotonic() - started}}))
+"""
+
+
+def big_object(ep, s3, bucket: str, megabytes: int) -> dict:
+    key = "big/huge-log.txt"
+    chunk = (b"thor hammer storm " * 4096)[:65536]
+
+    class Stream:
+        def __init__(self, total):
+            self.left = total
+
+        def read(self, n=-1):
+            n = min(self.left, 1 << 20 if n is None or n < 0 else n)
+            self.left -= n
+            return (chunk * (n // len(chunk) + 1))[:n]
+
+    from boto3.s3.transfer import TransferConfig
+
+    s3.upload_fileobj(Stream(megabytes << 20), bucket, key,
+                      Config=TransferConfig(multipart_chunksize=64 << 20, max_concurrency=4))
+    code = BIG_CHILD.format(root=str(Path(__file__).resolve().parents[1]), bucket=bucket,
+                            key=key)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "AWS_ENDPOINT_URL": ep.aws_endpoint_url or ""})
+    if out.returncode != 0:
+        raise SystemExit(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=2000)
+    parser.add_argument("--big-mb", type=int, default=1024, help="0 skips the big object")
+    parser.add_argument("--concurrency", type=int, default=4, help="worker pollers")
+    args = parser.parse_args()
+    ep = Endpoints.resolve()
+    s3, sqs = _clients(ep)
+    es = _es(ep)
+    ensure_template(es)
+    bucket = f"bench-idx-{uuid.uuid4().hex[:8]}"
+    print(f"putting {args.objects} objects into s3://{bucket} ...", flush=True)
+    keys = _fill(s3, bucket, args.objects)
+    minimal, bulk_only, bodies = minimal_work(ep, s3, bucket, keys)
+    ours = end_to_end(ep, s3, sqs, bucket, keys, args.concurrency)
+    print(f"\nend to end ({args.objects} objects, worker concurrency {args.concurrency}):")
+    rows = [("ours: SQS -> worker -> HEAD, GET, extract -> conditional bulk", ours),
+            ("minimal work: 16-thread GET pool + helpers.bulk", minimal),
+            ("helpers.bulk alone", bulk_only)]
+    for label, rate in rows:
+        print(f"  {label:<62} {rate:8.0f} docs/s")
+    print(f"  ratio ours / minimal work: {ours / minimal:.2f}   (target >= 0.7)")
+    print(f"  ratio ours / bulk alone:   {ours / bulk_only:.3f}")
+    fast, tika = extraction(ep, bodies)
+    print("\nextraction of the same text files (sequential):")
+    print(f"  fast path: {fast:8.0f} files/s   Tika PUT /tika: {tika:8.0f} files/s   "
+          f"ratio {fast / tika:.1f}x")
+    if args.big_mb:
+        big = big_object(ep, s3, bucket, args.big_mb)
+        print(f"\nindexing one {args.big_mb} MB object: peak RSS {big['peak_kb'] / 1024:.0f} MB "
+              f"(process baseline {big['before_kb'] / 1024:.0f} MB), {big['seconds']:.1f} s, "
+              f"written={big['written']} failed={big['failed']}   (target < 150 MB)")
+    for index in list(es.indices.get_alias(index=alias_name(bucket))):
+        delete_index(es, index)
+
+
+if __name__ == "__main__":
+    main()
