@@ -55,6 +55,7 @@ class WorkerConfig:
     function_timeout: float = 60.0
     function_name: str = "t4-indexer"
     concurrency: int = 2  # pollers per queue, like the event source's maximum concurrency
+    max_idle_wait: float = 1.0  # seconds between long polls of an idle queue, at most
 
 
 @dataclass
@@ -154,7 +155,10 @@ class Worker:
                 urls += [u for u in page.get("QueueUrls", []) if not u.endswith("-dlq")]
         return urls
 
-    def _poll(self, url: str) -> None:
+    def _poll(self, url: str, extra: bool = False) -> None:
+        """Poll ``url`` until stopped; an idle queue is polled less often (pollers beyond the
+        first even less), so many idle queues do not load the server."""
+        idle = 0.0
         try:
             arn = self.sqs.get_queue_attributes(
                 QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -163,7 +167,13 @@ class Worker:
             return
         while not self._stop.is_set():
             try:
-                process_batch(self.sqs, url, arn, self.handler, self.config, self.region)
+                outcome = process_batch(self.sqs, url, arn, self.handler, self.config,
+                                        self.region)
+                if outcome is None:
+                    idle = min(max(idle * 2, 0.25), self.config.max_idle_wait * (3 if extra else 1))
+                    self._stop.wait(idle)
+                else:
+                    idle = 0.0
             except self.sqs.exceptions.QueueDoesNotExist:
                 log.info("queue %s was deleted; no longer polled", url)
                 return
@@ -180,7 +190,7 @@ class Worker:
                         thread = self._threads.get((url, n))
                         if thread is None or not thread.is_alive():
                             thread = threading.Thread(
-                                target=self._poll, args=(url,), daemon=True,
+                                target=self._poll, args=(url, n > 0), daemon=True,
                                 name=f"poll-{url.rsplit('/', 1)[-1]}-{n}")
                             self._threads[(url, n)] = thread
                             thread.start()

@@ -61,10 +61,12 @@ def test_a_raising_handler_fails_the_whole_batch(sqs, unique_name):
         raise RuntimeError("handler crashed")
 
     config = WorkerConfig(batch_size=10, wait_seconds=1)
-    outcome = wait_for(lambda: process_batch(sqs, url, arn, boom, config, "us-east-1"),
-                       what="a batch")
-    assert outcome.deleted == []
-    assert len(outcome.failed) == 2
+    failed: set[str] = set()
+    while len(failed) < 2:  # a receive may return fewer messages than are there
+        outcome = wait_for(lambda: process_batch(sqs, url, arn, boom, config, "us-east-1"),
+                           what="a batch")
+        assert outcome.deleted == []
+        failed |= set(outcome.failed)
     time.sleep(1.2)
     assert sum(queue_depth(sqs, url)) == 2
 
