@@ -123,9 +123,16 @@ def test_alarms_cover_dead_letters_age_and_errors(pipeline) -> None:
 
 def test_search_api_requires_iam_signatures() -> None:
     search = load_template("search.yaml")
-    methods = [r["Properties"] for r in search["Resources"].values()
-               if r["Type"] == "AWS::ApiGateway::Method"]
-    assert methods and all(m["AuthorizationType"] == "AWS_IAM" for m in methods)
+    routes = [r["Properties"] for r in search["Resources"].values()
+              if r["Type"] == "AWS::ApiGatewayV2::Route"]
+    assert routes and all(r["AuthorizationType"] == "AWS_IAM" for r in routes)
+    assert [r["RouteKey"] for r in routes] == ["POST /search"]
+    # the handler reads an HTTP API payload 2.0 event (requestContext.authorizer.iam)
+    api = [r for r in search["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    assert api[0]["Properties"]["ProtocolType"] == "HTTP"
+    integration = [r["Properties"] for r in search["Resources"].values()
+                   if r["Type"] == "AWS::ApiGatewayV2::Integration"]
+    assert integration[0]["PayloadFormatVersion"] == "2.0"
     assert search["Parameters"]["CallerBuckets"]["Default"] == "{}"  # default deny
 
 
