@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
@@ -52,9 +52,10 @@ def _time(value: Any) -> datetime | None:
         return datetime.fromtimestamp(value / (1000 if value > 1e11 else 1)).astimezone()
     if isinstance(value, str) and value:
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
 
 

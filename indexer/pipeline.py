@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from indexer import bulk, versions
@@ -66,6 +67,7 @@ class BatchResult:
     written: int = 0
     unchanged: int = 0
     tombstoned: int = 0
+    lag_seconds: float | None = None  # the oldest event written: event time -> indexed
 
 
 @dataclass
@@ -75,6 +77,7 @@ class _Key:
     messages: set[str] = field(default_factory=set)
     sequencer: str | None = None
     force: bool = False  # rewrite even when the stored document shows this state
+    event_time: datetime | None = None  # the oldest event of the key in this batch
 
 
 def _group(events_by_message: dict[str, list[ObjectEvent]]) -> dict[tuple[str, str], _Key]:
@@ -85,6 +88,9 @@ def _group(events_by_message: dict[str, list[ObjectEvent]]) -> dict[tuple[str, s
             entry.messages.add(message_id)
             if entry.sequencer is None or sequencer_newer(event.sequencer, entry.sequencer):
                 entry.sequencer = event.sequencer or entry.sequencer
+            if event.event_time and (entry.event_time is None
+                                     or event.event_time < entry.event_time):
+                entry.event_time = event.event_time
     return keys
 
 
@@ -333,6 +339,9 @@ class Pipeline:
             answer = answers[ident]
             if answer.ok:
                 result.written += 1
+                if entry.event_time is not None:
+                    lag = (datetime.now(UTC) - entry.event_time).total_seconds()
+                    result.lag_seconds = max(lag, result.lag_seconds or 0.0)
                 if action["_source"].get(F.DELETED):
                     result.tombstoned += 1
                 for index in self.mirror_indices(entry.bucket):

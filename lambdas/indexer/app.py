@@ -39,7 +39,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     metrics.add_metric("DocumentsWritten", MetricUnit.Count, result.written)
     metrics.add_metric("DocumentsUnchanged", MetricUnit.Count, result.unchanged)
     metrics.add_metric("MessagesFailed", MetricUnit.Count, len(result.failed))
+    if result.lag_seconds is not None:
+        metrics.add_metric("EventToIndexLag", MetricUnit.Milliseconds,
+                           round(result.lag_seconds * 1000))
     logger.info("batch indexed", messages=len(messages), written=result.written,
                 unchanged=result.unchanged, tombstoned=result.tombstoned,
-                failed=len(result.failed))
+                failed=len(result.failed), lag_seconds=result.lag_seconds)
     return {"batchItemFailures": [{"itemIdentifier": m} for m in result.failed]}

@@ -170,3 +170,11 @@ def test_index_keys_brings_listed_keys_to_their_state(es, s3, bucket, pipeline, 
     result = pipeline.index_keys([(bucket, "a.txt"), (bucket, "never-existed.txt")])
     assert (result.written, result.tombstoned, result.failed) == (2, 1, {})
     assert live_view(es, bucket) == {"a.txt": "alpha"}
+
+
+def test_the_lag_from_event_to_index_is_measured(es, s3, bucket, pipeline, drop_indices):
+    drop_indices(bucket)
+    s3.put_object(Bucket=bucket, Key="lag.txt", Body=b"x")
+    result = run(pipeline, load_event("s3_put", bucket=bucket, key="lag.txt", version_id=None))
+    # the recorded event is from 2024: the lag is its age, in seconds
+    assert result.written == 1 and result.lag_seconds > 3600
