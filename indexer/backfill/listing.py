@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from queue import Full, Queue
+from threading import Event, Thread
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -76,3 +78,38 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+def prefetched(chunks: Iterator[list[T]], depth: int = 1) -> Iterator[list[T]]:
+    """``chunks`` read ahead by a background thread (at most ``depth`` chunks waiting).
+
+    The next LIST pages arrive while the caller compares and indexes the current
+    chunk. Errors of the reader are raised in the caller; closing the generator
+    stops the reader.
+    """
+    queue: Queue = Queue(maxsize=depth)
+    stop, end = Event(), object()
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        queue.put(chunk, timeout=0.1)
+                        break
+                    except Full:  # check stop and retry
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(end)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            queue.put(exc)
+
+    Thread(target=read, daemon=True, name="backfill-listing").start()
+    try:
+        while (item := queue.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()

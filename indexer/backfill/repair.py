@@ -88,6 +88,7 @@ def repair(pipeline: Pipeline, bucket: str, prefix: str = "", *, batch: int = 50
     """
     summary = RepairSummary()
     index = pipeline.bucket_index(bucket).write_index
+    pipeline.es.indices.refresh(index=index)  # the scan sees every write made before it
     pending: list[tuple[str, str]] = []
 
     def listed() -> Iterator[str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from indexer.backfill.checkpoint import Checkpoint
 from indexer.backfill.compare import changed as changed_objects
-from indexer.backfill.listing import Listed, chunked, list_objects
+from indexer.backfill.listing import Listed, chunked, list_objects, prefetched
 from indexer.backfill.progress import Progress
 from indexer.pipeline import BatchResult, Pipeline
 
@@ -101,7 +101,7 @@ def backfill(pipeline: Pipeline, bucket: str, prefix: str = "", *,
             progress(state)
 
     with ThreadPoolExecutor(max_workers=max(parallel, 1)) as pool:
-        for chunk in chunked(source(start), chunk_size):
+        for chunk in prefetched(chunked(source(start), chunk_size)):
             objects = [obj for _, obj in chunk]
             todo = objects if force else changed_objects(pipeline.es, index, bucket, objects,
                                                          version)

@@ -40,6 +40,11 @@ def _count_calls(s3: Any) -> Counter:
     return calls
 
 
+def _reads(calls: Counter) -> int:
+    """Requests that read one object (the pipeline probes with a ranged GET, HEAD as fallback)."""
+    return calls["HeadObject"] + calls["GetObject"]
+
+
 def _pdf(text: str) -> bytes:
     from reportlab.pdfgen import canvas
 
@@ -101,7 +106,7 @@ def test_thousands_of_mixed_objects_then_a_rerun_without_any_get_or_head(
     assert first.failed == 0, first.failures[:5]
     assert (first.objects, first.indexed, first.unchanged) == (len(objects), len(objects), 0)
     assert _count(es, bucket) == len(objects)
-    assert calls["HeadObject"] == len(objects)
+    assert _reads(calls) >= len(objects)
     assert "fjord6" in stored(es, bucket, "notes/n00006.txt")[F.TEXT]
     assert "ridge8" in stored(es, bucket, "tables/t00008.csv")[F.TEXT]
     assert "valkyrie" in stored(es, bucket, "logs/l00004.log.gz")[F.TEXT]
@@ -116,7 +121,7 @@ def test_thousands_of_mixed_objects_then_a_rerun_without_any_get_or_head(
     calls.clear()
     forced = backfill(pipeline, bucket, "docs/", force=True)
     assert forced.indexed == 400 and forced.unchanged == 0
-    assert calls["HeadObject"] == 400 and calls["GetObject"] >= 400
+    assert 400 <= _reads(calls) <= 2 * 400
 
 
 def test_a_run_killed_midway_resumes_and_redoes_at_most_one_chunk(
@@ -142,8 +147,8 @@ def test_a_run_killed_midway_resumes_and_redoes_at_most_one_chunk(
                  checkpoint=checkpoint, progress=kill)
     saved = checkpoint.load()
     assert saved == "k/00399.txt"  # four chunks complete
-    first_heads, first_lists = calls["HeadObject"], calls["ListObjectsV2"]
-    assert 450 <= first_heads <= 500
+    first_reads, first_lists = _reads(calls), calls["ListObjectsV2"]
+    assert 450 <= first_reads <= 500  # small text objects: one read each
 
     calls.clear()
     resumed = backfill(pipeline, bucket, chunk_size=chunk, parallel=4, page_size=chunk,
@@ -151,10 +156,11 @@ def test_a_run_killed_midway_resumes_and_redoes_at_most_one_chunk(
     assert resumed.resumed_from == "k/00399.txt"
     assert resumed.objects == total - 400  # the interrupted chunk and the rest, nothing before
     assert resumed.failed == 0
-    # LIST: the first run read pages 1-5, the resumed run pages 5-10 (+1 empty end page at most)
-    assert first_lists == 5 and calls["ListObjectsV2"] <= 7
-    # the interrupted chunk's written keys are compared, not fetched again
-    assert calls["HeadObject"] + first_heads <= total + chunk
-    assert calls["HeadObject"] == total - first_heads
+    # LIST: the first run read pages 1-5 (and up to 2 ahead: the listing is prefetched);
+    # the resumed run pages 5-10
+    assert first_lists <= 7 and calls["ListObjectsV2"] <= 7
+    # the interrupted chunk's written keys are compared, not read again
+    assert _reads(calls) + first_reads <= total + chunk
+    assert _reads(calls) == total - first_reads
     assert _count(es, bucket) == total
     assert checkpoint.load() is None  # done: the next run starts over (and skips everything)

@@ -1,0 +1,157 @@
+"""Benchmark of the backfill against the minimal work any indexer must do (DESIGN section 8).
+
+One run, on the same N small text objects (default 10,000; ``--objects``):
+
+- baseline: a raw concurrent boto3 pool GETs every object, then ``helpers.bulk``
+  writes the final documents (``build_document`` with the text) into a scratch
+  bucket's index; and ``helpers.bulk`` alone;
+- backfill, first run: LIST, one ``mget`` per chunk, HEAD + extraction (GET) per
+  object through ``Pipeline.index_keys``, conditional bulk writes;
+- backfill, unchanged re-run: LIST and one ``mget`` per chunk, no GET or HEAD.
+
+Prints objects/s of each and the ratios: backfill / baseline, and re-run / first
+run (target: >= 10x). On the local stack moto serves a few hundred requests per
+second, so every path that touches each object is bound by moto.
+
+Usage: .venv/bin/python bench/bench_backfill.py [--objects N] [--threads T] [--parallel P]
+Points at the local stack (or T4_ES_URL / AWS_ENDPOINT_URL); makes and removes
+its own buckets and indices. Typical run with 10,000 objects: 3-4 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from elasticsearch import Elasticsearch, helpers  # noqa: E402
+
+from indexer.backfill import backfill  # noqa: E402
+from indexer.service import build_pipeline  # noqa: E402
+from indexer.settings import Settings  # noqa: E402
+from infra.local.endpoints import Endpoints  # noqa: E402
+from t4index.document import build_document  # noqa: E402
+from t4index.lifecycle import WRITE_PARAMS, bucket_indices, ensure_bucket_index, ensure_template  # noqa: E402,E501
+from t4index.names import alias_name, doc_id  # noqa: E402
+
+
+def clients(endpoints: Endpoints, pool: int) -> tuple[Elasticsearch, object]:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    auth: dict = {}
+    if endpoints.es_api_key:
+        auth["api_key"] = endpoints.es_api_key
+    elif endpoints.es_username:
+        auth["basic_auth"] = (endpoints.es_username, endpoints.es_password or "")
+    es = Elasticsearch(endpoints.es_url, ca_certs=endpoints.es_ca_certs, request_timeout=60,
+                       **auth)
+    s3 = boto3.client("s3", endpoint_url=endpoints.aws_endpoint_url,
+                      region_name=endpoints.region,
+                      config=Config(max_pool_connections=pool,
+                                    retries={"mode": "adaptive", "max_attempts": 5}))
+    return es, s3
+
+
+def populate(s3, bucket: str, n: int, threads: int) -> None:
+    s3.create_bucket(Bucket=bucket)
+
+    def put(i: int) -> None:
+        s3.put_object(Bucket=bucket, Key=f"data/{i // 1000:03d}/obj-{i:06d}.txt",
+                      Body=f"object {i} of the benchmark, some words to index".encode(),
+                      ContentType="text/plain")
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(put, range(n)))
+
+
+def baseline(es, s3, bucket: str, scratch: str, threads: int) -> tuple[float, float, int]:
+    """(seconds for GETs + bulk, seconds for bulk alone, documents) of the minimal work."""
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for o in page.get("Contents", [])]
+    started = time.monotonic()
+
+    def get(key: str) -> dict:
+        resp = s3.get_object(Bucket=bucket, Key=key)
+        body = resp["Body"].read()
+        return build_document(bucket=scratch, key=key, size=len(body), etag=resp["ETag"],
+                              last_modified=resp["LastModified"],
+                              content_type=resp.get("ContentType"), text=body.decode())
+
+    with ThreadPoolExecutor(threads) as pool:
+        docs = list(pool.map(get, keys))
+    fetched = time.monotonic()
+    ensure_bucket_index(es, scratch)
+    bulk_started = time.monotonic()
+    helpers.bulk(es, ({"_index": alias_name(scratch), "_id": doc_id(scratch, d["key"]),
+                       "_source": d} for d in docs), chunk_size=500, **WRITE_PARAMS)
+    done = time.monotonic()
+    return (fetched - started) + (done - bulk_started), done - bulk_started, len(docs)
+
+
+def drop(es, bucket: str) -> None:
+    for index in bucket_indices(es, bucket):
+        es.indices.delete(index=index, ignore_unavailable=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--objects", type=int, default=10_000)
+    parser.add_argument("--threads", type=int, default=8, help="pipeline HEAD/extract threads")
+    parser.add_argument("--parallel", type=int, default=4, help="index_keys calls per chunk")
+    parser.add_argument("--pool", type=int, default=32, help="baseline GET threads")
+    args = parser.parse_args()
+    endpoints = Endpoints.resolve()
+    es, s3 = clients(endpoints, max(64, args.pool, args.threads * args.parallel * 2))
+    run = uuid.uuid4().hex[:8]
+    bucket, scratch = f"t4-bench-backfill-{run}", f"t4-bench-baseline-{run}"
+    ensure_template(es)
+    try:
+        t0 = time.monotonic()
+        populate(s3, bucket, args.objects, args.pool)
+        print(f"setup: {args.objects:,} objects put in {time.monotonic() - t0:.1f} s",
+              flush=True)
+
+        base_s, bulk_s, n = baseline(es, s3, bucket, scratch, args.pool)
+        settings = Settings(es_url=None, tika_url=endpoints.tika_url, threads=args.threads)
+        pipeline = build_pipeline(settings, es=es, s3=s3)
+        started = time.monotonic()
+        first = backfill(pipeline, bucket, parallel=args.parallel)
+        first_s = time.monotonic() - started
+        started = time.monotonic()
+        again = backfill(pipeline, bucket, parallel=args.parallel)
+        again_s = time.monotonic() - started
+        assert first.failed == 0, first.failures[:3]
+        assert first.indexed == n and again.unchanged == n, (first, again)
+
+        rate = {"baseline (GET pool + helpers.bulk)": n / base_s,
+                "helpers.bulk alone": n / bulk_s,
+                "backfill, first run": n / first_s,
+                "backfill, unchanged re-run": n / again_s}
+        print(f"\n{n:,} objects; pipeline threads {args.threads} x parallel {args.parallel}; "
+              f"baseline pool {args.pool}")
+        for label, value in rate.items():
+            print(f"  {label:<36} {value:10,.0f} objects/s")
+        first_rate = rate["backfill, first run"]
+        vs_base = first_rate / rate["baseline (GET pool + helpers.bulk)"]
+        vs_bulk = first_rate / rate["helpers.bulk alone"]
+        print(f"  backfill / baseline                  {vs_base:10.2f}x")
+        print(f"  backfill / helpers.bulk alone        {vs_bulk:10.2f}x")
+        ratio = rate["backfill, unchanged re-run"] / first_rate
+        print(f"  unchanged re-run / first run         {ratio:10.1f}x (target >= 10x: "
+              f"{'met' if ratio >= 10 else 'NOT met'})")
+        return 0
+    finally:
+        drop(es, bucket)
+        drop(es, scratch)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
