@@ -130,10 +130,28 @@ def raw_client(endpoint: str):
     return boto3.client("s3", endpoint_url=endpoint, config=Config(max_pool_connections=16))
 
 
+CREATED: list[tuple[str, str]] = []
+
+
 def make_bucket(endpoint: str, stem: str) -> str:
     name = f"t4-bench-{stem}-{uuid.uuid4().hex[:8]}"
     raw_client(endpoint).create_bucket(Bucket=name)
+    CREATED.append((endpoint, name))
     return name
+
+
+def drop_buckets(endpoint: str) -> None:
+    """Empty and delete the benchmark's buckets, so the shared moto server does not grow."""
+    client = raw_client(endpoint)
+    for _, name in CREATED:
+        try:
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+                objects = [{"Key": o["Key"]} for o in page.get("Contents", ())]
+                if objects:
+                    client.delete_objects(Bucket=name, Delete={"Objects": objects, "Quiet": True})
+            client.delete_bucket(Bucket=name)
+        except Exception as exc:  # noqa: BLE001 - cleanup is best effort; say so
+            print(f"note: could not remove bucket {name}: {exc}", file=sys.stderr)
 
 
 def t4_bucket(endpoint: str, name: str) -> t4.Bucket:
@@ -309,6 +327,7 @@ def main() -> int:
         print(f"\ntotal {time.perf_counter() - started:.0f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        drop_buckets(endpoint)
     return 0
 
 

@@ -34,6 +34,7 @@ from t4._retry import RetryPolicy
 
 DEFAULT_MAX_WORKERS = 16
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
+SMALL_FILE = 1024 * 1024
 DELETE_BATCH = 1000
 _CHUNK = 1024 * 1024
 
@@ -403,6 +404,9 @@ class Bucket:
         if size <= MULTIPART_THRESHOLD:
 
             def attempt() -> Any:
+                if size <= SMALL_FILE:  # bytes: no 100-continue round trip, no re-read to sign
+                    return self._client.put_object(Bucket=self.name, Key=key,
+                                                   Body=path.read_bytes(), **extra)
                 with open(path, "rb") as body:
                     return self._client.put_object(Bucket=self.name, Key=key, Body=body, **extra)
 
