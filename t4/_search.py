@@ -93,9 +93,8 @@ def build_query(query: str | Mapping[str, Any] | None, *, meta: Mapping[str, Any
                 max_size: int | None, modified_since: datetime | date | str | None,
                 modified_before: datetime | date | str | None, prefix: str | None,
                 include_deleted: bool, versions: bool, highlight: bool, facets: bool) -> Any:
-    """The ``t4index.SearchQuery`` of ``Bucket.search``'s arguments (validated)."""
-    from t4index.errors import QueryError
-    from t4index.query import SearchQuery, build_search_body
+    """The ``t4index.SearchQuery`` of ``Bucket.search``'s arguments."""
+    from t4index.query import SearchQuery
 
     text, metadata = None, dict(meta or {})
     if isinstance(query, str):
@@ -105,16 +104,13 @@ def build_query(query: str | Mapping[str, Any] | None, *, meta: Mapping[str, Any
     elif query is not None:
         raise SearchQueryError(f"query must be a string (full text) or a dict (metadata), "
                                f"not {type(query).__name__}")
-    q = SearchQuery(text=text or None, meta=metadata or None, extensions=extensions,
-                    min_size=min_size, max_size=max_size, modified_since=modified_since,
-                    modified_before=modified_before, key_prefix=prefix,
-                    include_deleted=include_deleted, include_versions=versions,
-                    highlight=highlight, facets=facets, page_size=limit)
-    try:
-        build_search_body(q)
-    except QueryError as exc:
-        raise SearchQueryError(str(exc)) from exc
-    return q
+    # Validated where it is built into a request: here for the direct route, by the API
+    # for the other (its 400 becomes SearchQueryError too).
+    return SearchQuery(text=text or None, meta=metadata or None, extensions=extensions,
+                       min_size=min_size, max_size=max_size, modified_since=modified_since,
+                       modified_before=modified_before, key_prefix=prefix,
+                       include_deleted=include_deleted, include_versions=versions,
+                       highlight=highlight, facets=facets, page_size=limit)
 
 
 _backends: dict[tuple, Any] = {}

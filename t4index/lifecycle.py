@@ -11,6 +11,7 @@ name. Indices are deleted by exact name only.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,12 +245,35 @@ def delete_index(es: Any, name: str) -> bool:
     return True
 
 
+_POOL: Any = None
+
+
+def _pool() -> Any:
+    """Two threads for the calls a search overlaps (made on first use, never at import)."""
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="t4-pit")
+    return _POOL
+
+
+def _close_quietly(es: Any, pit_id: str) -> None:
+    """Close a point in time; one left open expires by itself after its keep-alive."""
+    with contextlib.suppress(Exception):
+        es.close_point_in_time(id=pit_id)
+
+
 def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
                 keep_alive: str | None = None) -> SearchPage:
     """Run one page of ``query`` over ``buckets``' aliases.
 
-    Without a cursor, opens a point in time on the aliases first; when the last page
-    is reached the point in time is closed. Invalid queries fail before any I/O.
+    The first page searches the aliases while a point in time is opened beside it
+    (the two requests overlap, so the page costs one round trip); when every hit
+    fit in the page, the point in time is closed in the background, otherwise the
+    cursor continues in it. The tiebreak sort (bucket, key, version id) names one
+    document with or without a point in time. Later pages read the point in time;
+    the last one closes it.
 
     Returns:
         The ``SearchPage`` (pass ``page.cursor`` in the next query to continue).
@@ -259,18 +283,31 @@ def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
     """
     from dataclasses import replace
 
-    from t4index.query import Cursor
-
-    build_search_body(query)  # validate before opening anything
-    aliases = [alias_name(b) for b in ([buckets] if isinstance(buckets, str) else buckets)]
+    body = build_search_body(query)  # validates before any I/O
+    aliases = ",".join(alias_name(b) for b in ([buckets] if isinstance(buckets, str)
+                                              else buckets))
     keep_alive = keep_alive or query.keep_alive
     try:
         if query.cursor is None:
-            pit = es.open_point_in_time(index=",".join(aliases), keep_alive=keep_alive)
-            query = replace(query, cursor=Cursor(pit_id=pit["id"], query_hash=query.fingerprint()),
+            opening = _pool().submit(es.open_point_in_time, index=aliases,
+                                     keep_alive=keep_alive)
+            try:
+                resp = es.search(index=aliases, body=body)
+            except Exception:
+                opening.add_done_callback(
+                    lambda f: f.exception() or _close_quietly(es, f.result()["id"]))
+                raise
+            pit_id = opening.result()["id"]
+            if len(resp["hits"]["hits"]) > query.page_size:
+                return parse_response(resp, query, pit_id=pit_id)
+            _pool().submit(_close_quietly, es, pit_id)
+            return parse_response(resp, query)
+        if query.cursor.pit_id is None:
+            pit_id = es.open_point_in_time(index=aliases, keep_alive=keep_alive)["id"]
+            query = replace(query, cursor=replace(query.cursor, pit_id=pit_id),
                             keep_alive=keep_alive)
-        resp = es.search(body=build_search_body(query))
-        page = parse_response(resp, query)
+            body = build_search_body(query)
+        page = parse_response(es.search(body=body), query)
         if not page.has_more and page.pit_id:
             es.close_point_in_time(id=page.pit_id)
     except T4IndexError:

@@ -61,13 +61,15 @@ _KEEP_ALIVE = re.compile(r"[1-9]\d{0,3}(ms|s|m|h)")
 class Cursor:
     """Where the next page starts: a point in time and the last hit's sort values.
 
-    ``search_after=None`` is the first page of a freshly opened point in time.
+    ``pit_id=None``: the first page ran without a point in time (one request, and no
+    cluster context left open for the many searches nobody pages through); the second
+    page opens it. ``search_after=None`` is the first page of a freshly opened one.
     ``query_hash`` binds the cursor to the query it came from. The encoded form is
     not signed: an API that hands cursors to callers must sign it (and bind it
     to the caller's buckets) itself.
     """
 
-    pit_id: str
+    pit_id: str | None
     search_after: list[Any] | None = None
     query_hash: str | None = None
 
@@ -89,7 +91,7 @@ class Cursor:
             cursor = cls(**data)
         except (binascii.Error, ValueError, TypeError) as exc:
             raise QueryError("cursor is not valid (was it copied whole?)") from exc
-        if not isinstance(cursor.pit_id, str) or not (
+        if not (cursor.pit_id is None or isinstance(cursor.pit_id, str)) or not (
             cursor.search_after is None or isinstance(cursor.search_after, list)
         ):
             raise QueryError("cursor is not valid (was it copied whole?)")
@@ -250,6 +252,10 @@ def _filters(q: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     return filters, must_not
 
 
+TIEBREAK: tuple[dict[str, Any], ...] = (
+    {f.BUCKET: "asc"}, {f.KEY: "asc"}, {f.VERSION_ID: {"order": "asc", "missing": "_last"}})
+
+
 def _sort(q: SearchQuery) -> list[dict[str, Any]]:
     if q.sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}; got {q.sort!r}")
@@ -258,10 +264,9 @@ def _sort(q: SearchQuery) -> list[dict[str, Any]]:
     spec: dict[str, Any] = {"order": order}
     if name in ("size", "last_modified"):
         spec["missing"] = "_last"
-    sort = [{_SORT_FIELDS[name]: spec}]
-    if q.cursor is not None:
-        sort.append({"_shard_doc": "asc"})
-    return sort
+    # The tiebreak names one document (one per key, or per version) in every bucket, and
+    # works with and without a point in time: the first page runs without one.
+    return [{_SORT_FIELDS[name]: spec}, *TIEBREAK]
 
 
 def _highlight() -> dict[str, Any]:
@@ -319,7 +324,8 @@ def build_search_body(q: SearchQuery) -> dict[str, Any]:
         if cursor.query_hash is not None and cursor.query_hash != q.fingerprint():
             raise QueryError("cursor belongs to a different query: send the same query "
                              "(text, filters, sort) with the cursor of its last page")
-        body["pit"] = {"id": cursor.pit_id, "keep_alive": q.keep_alive}
+        if cursor.pit_id is not None:
+            body["pit"] = {"id": cursor.pit_id, "keep_alive": q.keep_alive}
         if cursor.search_after is not None:
             body["search_after"] = list(cursor.search_after)
             continuing = True

@@ -111,11 +111,15 @@ def _facets(aggs: Mapping[str, Any] | None) -> Facets | None:
     )
 
 
-def parse_response(resp: Mapping[str, Any], query: SearchQuery) -> SearchPage:
+def parse_response(resp: Mapping[str, Any], query: SearchQuery,
+                   pit_id: str | None = None) -> SearchPage:
     """Turn a ``_search`` answer for ``build_search_body(query)`` into a page.
 
+    ``pit_id`` names the point in time later pages read from when the answer itself
+    was read without one (the first page).
+
     Returns:
-        The ``SearchPage``; its cursor carries the point in time the answer names.
+        The ``SearchPage``; its cursor carries the point in time.
     Raises:
         QueryError: the answer is not a search response.
     """
@@ -129,9 +133,9 @@ def parse_response(resp: Mapping[str, Any], query: SearchQuery) -> SearchPage:
         raise QueryError("not a search response: no hits.hits") from exc
     has_more = len(raw_hits) > query.page_size
     raw_hits = raw_hits[: query.page_size]
-    pit_id = body.get("pit_id")
+    pit_id = body.get("pit_id") or pit_id
     cursor = None
-    if has_more and pit_id and raw_hits and "sort" in raw_hits[-1]:
+    if has_more and raw_hits and "sort" in raw_hits[-1]:
         cursor = Cursor(pit_id=pit_id, search_after=list(raw_hits[-1]["sort"]),
                         query_hash=query.fingerprint())
     return SearchPage(

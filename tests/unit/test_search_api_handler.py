@@ -196,6 +196,9 @@ class FailingEs:
     def open_point_in_time(self, **_: Any) -> Any:
         raise self.exc
 
+    def search(self, **_: Any) -> Any:  # the first page is a plain search
+        raise self.exc
+
 
 def event(body: Any, iam: dict[str, str] | None = None, path: str = "/search") -> dict[str, Any]:
     iam = {"userArn": ALICE.arn, "accountId": "111122223333", "callerId": "AIDAALICE",

@@ -95,7 +95,7 @@ def referenced_fields(body: dict[str, Any]) -> list[tuple[str, str, Any]]:
 
     walk(body["query"])
     for clause in body.get("sort", []):
-        out.extend(("sort", fld, None) for fld in clause if fld not in ("_score", "_shard_doc"))
+        out.extend(("sort", fld, None) for fld in clause if fld != "_score")
     for fld in body.get("highlight", {}).get("fields", {}):
         out.append(("highlight", fld, None))
     for agg in body.get("aggs", {}).values():
@@ -141,7 +141,8 @@ def test_default_search_shows_current_state_only() -> None:
     assert {"term": {f.DELETED: False}} in filters
     assert "pit" not in body and "search_after" not in body
     assert body["size"] == 101
-    assert body["sort"] == [{"_score": {"order": "desc"}}]
+    assert body["sort"] == [{"_score": {"order": "desc"}}, {"bucket": "asc"}, {"key": "asc"},
+                            {"version_id": {"order": "asc", "missing": "_last"}}]
     assert f.TEXT in body["_source"]["excludes"]
 
 
@@ -150,12 +151,13 @@ def test_versions_and_deleted_flags_drop_their_filters() -> None:
     assert body["query"]["bool"]["filter"] == []
 
 
-def test_cursor_pages_use_pit_search_after_and_shard_doc() -> None:
+def test_cursor_pages_use_pit_search_after_and_the_same_tiebreak() -> None:
     q = SearchQuery(text="x", cursor=CURSOR, keep_alive="30s", facets=True)
     body = build_search_body(q)
     assert body["pit"] == {"id": "pit-1", "keep_alive": "30s"}
     assert body["search_after"] == [1.0, 5]
-    assert body["sort"][-1] == {"_shard_doc": "asc"}
+    assert body["sort"][1:] == [{"bucket": "asc"}, {"key": "asc"},
+                                {"version_id": {"order": "asc", "missing": "_last"}}]
     assert "aggs" not in body  # facets come with the first page only
 
 

@@ -1,0 +1,145 @@
+"""Benchmark of Bucket.search latency (issue 6, DESIGN section 8). Prints ratios from one run.
+
+The same queries, on the same index, interleaved round by round:
+
+- ``Bucket.search`` through the direct route (t4.config(es_url=...));
+- the same query body sent straight to Elasticsearch with elasticsearch-py
+  (the baseline: what any client must at least do);
+- ``Bucket.search`` through the search API (SigV4-signed HTTP to the local server,
+  the handler, Elasticsearch).
+
+Prints median and p95 per route and the ratios to the baseline.
+Target (issue 6): direct route at most 1.1x the baseline.
+
+Usage: ./dev bench bench_search [--docs N] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import boto3  # noqa: E402
+from elasticsearch import helpers  # noqa: E402
+
+import t4  # noqa: E402
+from infra.local import services  # noqa: E402
+from infra.local.endpoints import Endpoints  # noqa: E402
+from infra.local.settings import StackSettings  # noqa: E402
+from t4index.document import build_document  # noqa: E402
+from t4index.engine import EngineConfig, connect  # noqa: E402
+from t4index.lifecycle import delete_index, ensure_bucket_index, ensure_template  # noqa: E402
+from t4index.names import alias_name, doc_id  # noqa: E402
+from t4index.query import SearchQuery, build_search_body  # noqa: E402
+
+NAMES = ["thor", "odin", "loki", "freya", "tyr"]
+QUERIES = [
+    ("full text", "hammer storm", {}),
+    ("metadata", None, {"meta": {"name": "thor"}}),
+    ("combined", "ridge", {"meta": {"n": {"gte": 50}}, "extensions": ["txt"]}),
+    ("prefix", None, {"prefix": "part-01/"}),
+]
+
+
+def _fill(es, bucket: str, n: int) -> None:
+    ensure_template(es)
+    ensure_bucket_index(es, bucket)
+    words = "thor hammer storm ridge valley odin raven loki helmet cloak map river".split()
+
+    def docs():
+        for i in range(n):
+            key = f"part-{i % 20:02d}/file-{i:05d}.{'txt' if i % 3 else 'md'}"
+            text = " ".join(words[(i + j) % len(words)] for j in range(60))
+            yield {"_index": alias_name(bucket), "_id": doc_id(bucket, key),
+                   "_source": build_document(bucket=bucket, key=key, size=len(text), text=text,
+                                             user_meta={"name": NAMES[i % 5], "n": i % 100},
+                                             extraction_status="ok")}
+
+    helpers.bulk(connect_admin(), docs(), chunk_size=1000, require_alias=True, refresh=True)
+
+
+def connect_admin():
+    ep = Endpoints.resolve()
+    return connect(EngineConfig(url=ep.es_url, username=ep.es_username, password=ep.es_password))
+
+
+def _baseline_body(text, kwargs) -> dict:
+    q = SearchQuery(text=text, meta=kwargs.get("meta"), extensions=kwargs.get("extensions"),
+                    key_prefix=kwargs.get("prefix"), highlight=True, page_size=10)
+    return build_search_body(q)
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def _stats(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args()
+    ep = Endpoints.resolve()
+    settings = StackSettings.from_env()
+    es = connect_admin()
+    bucket = f"bench-search-{uuid.uuid4().hex[:8]}"
+    _fill(es, bucket, args.docs)
+    (access_key, caller), = services.search_api_callers(settings).items()
+    api_session = boto3.Session(aws_access_key_id=access_key,
+                                aws_secret_access_key=caller["secret"], region_name=ep.region)
+    os.environ["T4_CONFIG_DIR"] = f"/tmp/t4-bench-config-{uuid.uuid4().hex[:6]}"
+    routes = {"baseline": [], "direct": [], "api": []}
+    b_direct = t4.Bucket(f"s3://{bucket}")
+    b_api = t4.Bucket(f"s3://{bucket}", session=api_session)
+
+    def direct(text, kwargs):
+        os.environ.update(T4_ES_URL=ep.es_url, T4_ES_USERNAME=ep.es_username or "",
+                          T4_ES_PASSWORD=ep.es_password or "")
+        os.environ.pop("T4_SEARCH_API_URL", None)
+        return b_direct.search(text, **kwargs) if text else b_direct.search(**kwargs)
+
+    def api(text, kwargs):
+        os.environ["T4_SEARCH_API_URL"] = settings.search_api_url
+        return b_api.search(text, **kwargs) if text else b_api.search(**kwargs)
+
+    bodies = {name: _baseline_body(text, kwargs) for name, text, kwargs in QUERIES}
+    for name, text, kwargs in QUERIES:  # warm up every path once
+        es.search(index=alias_name(bucket), body=bodies[name])
+        direct(text, kwargs)
+        api(text, kwargs)
+    for _ in range(args.rounds):
+        for name, text, kwargs in QUERIES:
+            routes["baseline"].append(_timed(
+                lambda name=name: es.search(index=alias_name(bucket), body=bodies[name])))
+            routes["direct"].append(_timed(lambda t=text, k=kwargs: direct(t, k)))
+            routes["api"].append(_timed(lambda t=text, k=kwargs: api(t, k)))
+    base_median, base_p95 = _stats(routes["baseline"])
+    print(f"{args.docs} documents, {len(QUERIES)} queries x {args.rounds} rounds, interleaved")
+    print(f"{'route':<44} {'median ms':>10} {'p95 ms':>9} {'x median':>9} {'x p95':>7}")
+    labels = {"baseline": "elasticsearch-py, same body (baseline)",
+              "direct": "Bucket.search, direct route",
+              "api": "Bucket.search, search API (SigV4 + handler)"}
+    for route, samples in routes.items():
+        median, p95 = _stats(samples)
+        print(f"{labels[route]:<44} {median:>10.1f} {p95:>9.1f} {median / base_median:>9.2f} "
+              f"{p95 / base_p95:>7.2f}")
+    print("target: direct route median at most 1.1x the baseline")
+    for index in list(es.indices.get_alias(index=alias_name(bucket))):
+        delete_index(es, index)
+
+
+if __name__ == "__main__":
+    main()
