@@ -1,11 +1,12 @@
-"""The ``t4`` command line: ls, get, put, rm, meta (and search, once configured).
+"""The ``t4`` command line: ls, get, put, rm, meta, search, config.
 
     t4 ls s3://bucket[/prefix] [-l]
     t4 get s3://bucket/key[?versionId=id] [dest]       (a key ending in / is a folder)
     t4 put local-file-or-folder s3://bucket/key-or-prefix [--meta JSON]
     t4 rm s3://bucket/key [-r]
     t4 meta s3://bucket/key[?versionId=id]
-    t4 search ...
+    t4 search s3://bucket ["full text"] [--meta JSON] [--ext md] [--prefix p/] [--limit N]
+    t4 config [--search-api-url URL | --es-url URL --es-api-key KEY]
 
 S3 URLs hold raw keys (as in the AWS CLI): ``s3://b/a b+c%.txt`` is the key
 ``a b+c%.txt``. Folder transfers show a progress bar on stderr when it is a
@@ -16,14 +17,16 @@ one line and exit with status 1; usage errors exit with 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from t4._bucket import Bucket, Progress
+from t4._config import config
 from t4._errors import MetadataError, T4Error
 from t4._paths import S3Location, is_folder_marker
 
@@ -88,9 +91,46 @@ def _parser() -> argparse.ArgumentParser:
     meta = sub.add_parser("meta", help="print an object's user metadata as JSON")
     meta.add_argument("url", help="s3://bucket/key[?versionId=id]")
 
-    search = sub.add_parser("search", help="search a bucket (needs t4.config)")
-    search.add_argument("args", nargs=argparse.REMAINDER)
+    search = sub.add_parser("search", help="search a bucket's catalog (see `t4 config`)")
+    search.add_argument("url", help="s3://bucket")
+    search.add_argument("query", nargs="?", default=None,
+                        help="full text (simple_query_string syntax: thor -loki, \"a phrase\")")
+    search.add_argument("--meta", default=None,
+                        help='metadata predicates, JSON: {"name": "thor", "n": {"gte": 3}}')
+    search.add_argument("--ext", action="append", default=None, help="extension (repeatable)")
+    search.add_argument("--prefix", default=None, help="key prefix")
+    search.add_argument("--limit", type=int, default=10, help="hits per page (default 10)")
+    search.add_argument("--cursor", default=None, help="the cursor printed by the last page")
+    search.add_argument("--facets", action="store_true", help="counts by extension, total size")
+    search.add_argument("--deleted", action="store_true", help="include deleted objects")
+    search.add_argument("--versions", action="store_true", help="include older versions")
+    search.add_argument("--json", action="store_true", help="print JSON lines, not a table")
+
+    cfg = sub.add_parser("config", help="show or set where search requests go")
+    cfg.add_argument("--search-api-url", default=None, help="the deployed search API")
+    cfg.add_argument("--es-url", default=None, help="Elasticsearch directly")
+    cfg.add_argument("--es-api-key", default=None)
+    cfg.add_argument("--es-username", default=None)
+    cfg.add_argument("--es-password", default=None)
+    cfg.add_argument("--es-ca-certs", default=None)
+    cfg.add_argument("--reset", action="store_true", help="forget every setting first")
     return parser
+
+
+def format_results(results: Any) -> str:
+    """Search results as a readable table: key, size, score, metadata, first snippet."""
+    rows = [("key", "size", "score", "metadata", "snippet")]
+    for hit in results:
+        snippet = next((s[0] for s in hit.highlights.values() if s), "")
+        snippet = " ".join(snippet.replace("<em>", "[").replace("</em>", "]").split())
+        rows.append((hit.key, "" if hit.size is None else str(hit.size),
+                     f"{hit.score:.2f}" if hit.score else "-",
+                     json.dumps(hit.meta, sort_keys=True)[:60], snippet[:70]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 def _progress_flags(parser: argparse.ArgumentParser) -> None:
@@ -106,9 +146,16 @@ def _bar(args: argparse.Namespace, label: str) -> ProgressBar | None:
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
-    if args.command == "search":
-        raise T4Error("search is not configured yet: it needs a T4 catalog set with t4.config")
+    if args.command == "config":
+        shown = config(search_api_url=args.search_api_url, es_url=args.es_url,
+                       es_api_key=args.es_api_key, es_username=args.es_username,
+                       es_password=args.es_password, es_ca_certs=args.es_ca_certs,
+                       reset=args.reset)
+        out.write(json.dumps(shown, indent=2, sort_keys=True) + "\n")
+        return 0
     loc = S3Location.from_url(args.url)
+    if args.command == "search":
+        return _search(Bucket(loc.bucket), loc, args, out)
     bucket = Bucket(loc.bucket)
     if args.command == "ls":
         for info in bucket.iter_objects(loc.key or None):
@@ -155,6 +202,27 @@ def _parse_meta(text: str | None) -> dict | None:
     if not isinstance(value, dict):
         raise MetadataError("--meta must be a JSON object, such as '{\"a\": 1}'")
     return value
+
+
+def _search(bucket: Bucket, loc: S3Location, args: argparse.Namespace, out: TextIO) -> int:
+    meta = _parse_meta(args.meta) if args.meta else None
+    results = bucket.search(args.query, meta=meta, limit=args.limit, extensions=args.ext,
+                            prefix=args.prefix if args.prefix is not None else (loc.key or None),
+                            include_deleted=args.deleted, versions=args.versions,
+                            facets=args.facets, cursor=args.cursor)
+    if args.json:
+        for hit in results:
+            record = dataclasses.asdict(hit)
+            out.write(json.dumps(record, default=str, sort_keys=True) + "\n")
+    else:
+        out.write(f"{results.total} match(es) in s3://{loc.bucket}\n")
+        if len(results):
+            out.write(format_results(results) + "\n")
+        if results.facets:
+            out.write(f"facets: {json.dumps(results.facets, sort_keys=True)}\n")
+    if results.cursor:
+        print(f"more: t4 search ... --cursor {results.cursor}", file=sys.stderr)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -54,25 +53,12 @@ def _wire(s3, sqs, bucket: str, queue: str) -> None:
             "s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"]}]})
 
 
-def _snippet(hit) -> str:
-    for snippets in hit.highlights.values():
-        if snippets:
-            return re.sub(r"\s+", " ", snippets[0].replace("<em>", "[").replace("</em>", "]"))
-    return ""
-
-
 def print_table(title: str, results) -> None:
-    """Print search results as a readable table."""
+    """Print search results under a title, as ``t4 search`` does."""
+    from t4.cli import format_results
+
     print(f"\n{title}  ({results.total} match{'es' if results.total != 1 else ''})")
-    rows = [("key", "size", "score", "metadata", "snippet")]
-    for hit in results:
-        rows.append((hit.key, str(hit.size), f"{hit.score:.2f}" if hit.score else "-",
-                     json.dumps(hit.meta, sort_keys=True)[:60], _snippet(hit)[:60]))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-        if n == 0:
-            print("  " + "  ".join("-" * w for w in widths))
+    print("\n".join("  " + line for line in format_results(results).splitlines()))
 
 
 def run(settings: StackSettings, bucket: str = "t4-demo") -> int:

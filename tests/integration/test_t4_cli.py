@@ -69,7 +69,7 @@ def test_errors_exit_1_with_one_line(bucket: str, capsys, tmp_path: Path):
     assert "not an S3 URL" in capsys.readouterr().err
     assert main(["put", str(tmp_path), f"s3://{bucket}/x", "--meta", "[1]"]) == 1
     assert "JSON object" in capsys.readouterr().err
-    assert main(["search", "thor"]) == 1
+    assert main(["search", f"s3://{bucket}", "thor"]) == 1
     assert "not configured" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])

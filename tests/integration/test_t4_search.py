@@ -163,3 +163,39 @@ def test_direct_route_with_credentials_limited_to_one_bucket(es, s3, unique_name
     assert wait_for(allowed, timeout=30, what="the new file-realm user") == ["doc.txt"]
     with pytest.raises(t4.SearchAccessDeniedError):
         t4.Bucket(f"s3://{theirs}").search("thor")
+
+
+def test_t4_search_on_the_command_line(catalog, direct, capsys):
+    from t4.cli import main
+
+    assert main(["search", f"s3://{catalog}", "thor"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2 match(es)") and "notes/thor.md" in out and "loki" not in out
+    assert main(["search", f"s3://{catalog}", "--meta", '{"n": {"gte": 5}}', "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(r["key"] for r in lines) == ["data/thor-runs.json", "reports/report.final.csv"]
+    assert main(["search", f"s3://{catalog}", '"unbalanced']) == 1
+    assert "t4: error:" in capsys.readouterr().err
+
+
+def test_a_put_is_searchable_within_the_documented_time(es, s3, sqs, bucket, direct,
+                                                        drop_indices):
+    """README: a put is searchable within 15 s on the local stack (typically 1-2 s)."""
+    from tests.support.aws import make_queue, notify_queue
+
+    drop_indices(bucket)
+    _, arn, _ = make_queue(sqs, f"{StackSettings.from_env().queue_prefix}-{bucket}")
+    notify_queue(s3, bucket, arn)
+    b = t4.Bucket(f"s3://{bucket}")
+    started = time.monotonic()
+    b.put("fresh/odin.json", {"said": "wisdom"}, meta={"name": "odin"})
+
+    def found():
+        try:
+            return _keys(b.search({"name": "odin"}))
+        except t4.SearchError:
+            return None  # no index until the first document
+
+    assert wait_for(found, timeout=15, interval=0.1, what="the put to be searchable") == [
+        "fresh/odin.json"]
+    print(f"searchable after {time.monotonic() - started:.1f} s")
