@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 from infra.local.settings import StackSettings
 from t4index import fields as F
 from tests.support.aws import make_queue, notify_queue, queue_depth, wait_for
+from tests.support.documents import pdf
 from tests.support.indexing import stored
-
-
-def _pdf(text: str) -> bytes:
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    page = canvas.Canvas(buf)
-    page.drawString(72, 720, text)
-    page.save()
-    return buf.getvalue()
 
 
 def _wire(s3, sqs, bucket):
@@ -36,7 +26,7 @@ def test_objects_of_several_formats_are_indexed_and_deleted(es, s3, sqs, bucket,
         "notes/thor.md": (b"# Notes\nThor carries the hammer.", "text/markdown"),
         "tables/weather.csv": (b"site,temp\nridge,-4\nvalley,2\n", "text/csv"),
         "config/run.json": (json.dumps({"lead": "odin", "runs": 3}).encode(), "application/json"),
-        "papers/mjolnir.pdf": (_pdf("Mjolnir was forged by dwarves"), "application/pdf"),
+        "papers/mjolnir.pdf": (pdf("Mjolnir was forged by dwarves"), "application/pdf"),
     }
     for key, (body, content_type) in files.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,6 +14,7 @@ from indexer.settings import Settings
 from infra.local.worker import Worker, WorkerConfig
 from t4index import fields as F
 from tests.support.aws import make_queue, notify_queue, queue_depth, wait_for
+from tests.support.documents import pdf
 from tests.support.indexing import stored
 from tests.support.private_stack import private_elasticsearch, private_settings, private_tika
 
@@ -43,16 +43,6 @@ def _handler(pipeline):
     return handler
 
 
-def _pdf(text: str) -> bytes:
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    page = canvas.Canvas(buf)
-    page.drawString(72, 720, text)
-    page.save()
-    return buf.getvalue()
-
-
 @pytest.mark.parametrize("victim", ["elasticsearch", "tika"])
 def test_a_service_stopped_then_restarted_loses_nothing(private, s3, sqs, bucket, unique_name,
                                                         victim):
@@ -67,7 +57,7 @@ def test_a_service_stopped_then_restarted_loses_nothing(private, s3, sqs, bucket
     worker = Worker(sqs, _handler(pipeline), queue_urls=[url],
                     config=WorkerConfig(wait_seconds=1, function_timeout=60))
     service = es_service if victim == "elasticsearch" else tika_service
-    files = {f"docs/{victim}-{i}.pdf": _pdf(f"report number {i} about {victim}")
+    files = {f"docs/{victim}-{i}.pdf": pdf(f"report number {i} about {victim}")
              for i in range(3)}
     files[f"notes/{victim}.txt"] = f"plain notes on {victim}".encode()
     service.stop()

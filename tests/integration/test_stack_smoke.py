@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import urllib.request
 
@@ -12,6 +11,7 @@ from elasticsearch import AuthenticationException, Elasticsearch
 from infra.local import stack
 from infra.local.settings import StackSettings
 from tests.support.aws import make_queue, notify_queue, queue_depth, wait_for
+from tests.support.documents import pdf
 from tests.support.indexing import stored
 
 
@@ -42,19 +42,9 @@ def test_unauthenticated_request_is_refused(endpoints):
         wrong.search(index="*")
 
 
-def _pdf_bytes(text: str) -> bytes:
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    page = canvas.Canvas(buf)
-    page.drawString(72, 720, text)
-    page.save()
-    return buf.getvalue()
-
-
 def test_tika_extracts_text_from_a_generated_pdf(tika_url):
-    pdf = _pdf_bytes("Mjolnir belongs to thor")
-    request = urllib.request.Request(f"{tika_url}/tika", data=pdf, method="PUT", headers={
+    body = pdf("Mjolnir belongs to thor")
+    request = urllib.request.Request(f"{tika_url}/tika", data=body, method="PUT", headers={
         "Accept": "text/plain", "Content-Type": "application/pdf",
         "X-Tika-OCRskipOcr": "true"})
     with urllib.request.urlopen(request, timeout=60) as resp:
