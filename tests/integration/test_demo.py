@@ -10,8 +10,10 @@ def test_demo_indexes_the_samples_and_prints_three_searches(capsys, unique_name,
                                                             drop_indices, monkeypatch):
     bucket = unique_name("demo")
     drop_indices(bucket)
-    monkeypatch.delenv("T4_SEARCH_API_URL", raising=False)
-    assert demo.run(StackSettings.from_env(), bucket=bucket) == 0
+    settings = StackSettings.from_env()
+    # the demo points this process at the search API; monkeypatch undoes it after the test
+    monkeypatch.setenv("T4_SEARCH_API_URL", settings.search_api_url)
+    assert demo.run(settings, bucket=bucket) == 0
     out = capsys.readouterr().out
     sections = out.split("\nfull text:")[1].split("\nmetadata:")
     full_text, rest = sections[0], sections[1]
