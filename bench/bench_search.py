@@ -51,7 +51,8 @@ QUERIES = [
 def _fill(es, bucket: str, n: int) -> None:
     ensure_template(es)
     ensure_bucket_index(es, bucket)
-    words = "thor hammer storm ridge valley odin raven loki helmet cloak map river".split()
+    words = ["thor", "hammer", "storm", "ridge", "valley", "odin", "raven", "loki", "helmet",
+             "cloak", "map", "river"]
 
     def docs():
         for i in range(n):

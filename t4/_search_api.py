@@ -196,7 +196,7 @@ class SearchApiClient:
         return url, dict(request.headers.items())
 
     def search(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """Send one request (the API's JSON schema, see ``docs/search_api.md``).
+        """Send one request (the API's JSON schema, see "The search API" in the README).
 
         Returns:
             The JSON answer: ``hits``, ``total``, ``total_is_exact``, ``has_more``,

@@ -3,7 +3,7 @@
 User metadata is kept twice: ``user_meta`` holds it as given (not indexed, for
 display and round trips) and ``meta_pairs`` holds it flattened into typed
 ``(path, value)`` pairs in a ``nested`` field, one pair per leaf value, so that
-any JSON shape is searchable without mapping conflicts (see ``docs/index.md``).
+any JSON shape is searchable without mapping conflicts (see "The index" in the README).
 """
 
 from __future__ import annotations

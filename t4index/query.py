@@ -105,7 +105,7 @@ class SearchQuery:
     Attributes:
         text: full text over content, key and metadata (``simple_query_string``
             syntax: ``+ | - " * ( ) ~``; terms are ANDed by default).
-        meta: user-metadata predicates by dotted path, see ``docs/index.md``.
+        meta: user-metadata predicates by dotted path, see "The index" in the README.
         amz_meta: plain ``x-amz-meta-*`` predicates: ``{"name": "value"}`` or
             ``{"name": {"exists": bool}}``.
         extensions: any of these extensions (``"csv"``, ``".CSV"``, ``"csv.gz"``).

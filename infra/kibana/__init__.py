@@ -12,7 +12,7 @@ index; the NDJSON file is committed for import and a test checks it is current.
 
 Import: Stack Management > Saved objects > Import, or
 ``curl -X POST "$KIBANA/api/saved_objects/_import?overwrite=true" -H "kbn-xsrf: true"
---form file=@infra/kibana/saved_objects.ndjson`` (see docs/deploy.md).
+--form file=@infra/kibana/saved_objects.ndjson`` (see "Deploying to AWS" in the README).
 """
 
 from __future__ import annotations

@@ -44,7 +44,14 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "logs":
             print(procs.tail(stack.log_path(settings, args.service), args.lines))
         elif args.command == "env":
-            for key, value in Endpoints.resolve(settings).es_env().items():
+            from infra.local.services import search_api_callers
+
+            exports = dict(Endpoints.resolve(settings).es_env())
+            if settings.state_dir.joinpath("search-api-credentials.json").exists():
+                (key_id, caller), = search_api_callers(settings).items()
+                exports.update(T4_SEARCH_API_URL=settings.search_api_url,
+                               AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=caller["secret"])
+            for key, value in exports.items():
                 print(f"export {key}={shlex.quote(value)}")
         elif args.command == "demo":
             from infra.local import demo as demo_mod
