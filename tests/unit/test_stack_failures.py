@@ -79,3 +79,24 @@ def test_a_service_that_dies_at_start_says_so(tmp_path):
 
 def test_stop_only_touches_recorded_pids(tmp_path):
     assert procs.stop(tmp_path / "never-started.pid") is False
+
+
+def test_a_failed_download_shows_the_maven_command_and_what_to_do(tmp_path, monkeypatch):
+    from infra.local import fetch
+
+    monkeypatch.setattr(fetch, "m2_path", lambda coords, repo=None: tmp_path / "absent.zip")
+    coords = "org.t4search.nowhere:no-such-artifact:0.0.1:zip"
+    with pytest.raises(StackError) as info:
+        fetch.maven_fetch(coords)
+    message = str(info.value)
+    assert f"could not download {coords}" in message
+    assert "dependency:get" in message and "-Dartifact=" + coords in message
+    assert "T4_STACK_ES_VERSION" in message
+
+
+def test_a_missing_maven_says_how_to_install_it(tmp_path, monkeypatch):
+    from infra.local import fetch
+
+    monkeypatch.setattr(fetch, "m2_path", lambda coords, repo=None: tmp_path / "absent.zip")
+    with pytest.raises(StackError, match="apt-get install maven"):
+        fetch.maven_fetch("g:a:1:zip", mvn="mvn-that-does-not-exist")
