@@ -25,6 +25,7 @@ from typing import Any
 
 from indexer import bulk
 from indexer.backfill.listing import chunked
+from indexer.backfill.scan import pit_scan
 from t4index.lifecycle import (
     delete_index,
     ensure_bucket_index,
@@ -53,25 +54,9 @@ class ReindexError(RuntimeError):
 def scan(es: Any, index: str, *, source: bool = True, page_size: int = 1000,
          keep_alive: str = "5m") -> Iterator[dict[str, Any]]:
     """Every hit of ``index`` with ``_seq_no``, in ``_shard_doc`` order, via a point in time."""
-    pit = es.open_point_in_time(index=index, keep_alive=keep_alive)["id"]
-    after: list[Any] | None = None
-    try:
-        while True:
-            body: dict[str, Any] = {"size": page_size, "query": {"match_all": {}},
-                                    "_source": source, "seq_no_primary_term": True,
-                                    "sort": [{"_shard_doc": "asc"}], "track_total_hits": False,
-                                    "pit": {"id": pit, "keep_alive": keep_alive}}
-            if after is not None:
-                body["search_after"] = after
-            resp = es.search(body=body)
-            pit = resp.get("pit_id", pit)
-            hits = resp["hits"]["hits"]
-            yield from hits
-            if len(hits) < page_size:
-                return
-            after = hits[-1]["sort"]
-    finally:
-        es.close_point_in_time(id=pit)
+    body = {"query": {"match_all": {}}, "_source": source, "seq_no_primary_term": True,
+            "sort": [{"_shard_doc": "asc"}]}
+    return pit_scan(es, index, body, page_size=page_size, keep_alive=keep_alive)
 
 
 def _copy(es: Any, target: str, hits: list[dict[str, Any]], summary: ReindexSummary) -> int:

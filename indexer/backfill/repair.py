@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.backfill.listing import list_objects
+from indexer.backfill.scan import pit_scan
 from indexer.pipeline import Pipeline
 from t4index import fields as F
 
@@ -54,28 +55,12 @@ def merge(listed: Iterable[str], indexed: Iterable[str]) -> Iterator[tuple[str, 
 def scan_keys(es: Any, index: str, prefix: str = "", *, page_size: int = 1000,
               keep_alive: str = "2m") -> Iterator[str]:
     """Keys of the live (not deleted) documents of ``index``, ascending, via a point in time."""
-    pit = es.open_point_in_time(index=index, keep_alive=keep_alive)["id"]
     filters: list[dict[str, Any]] = [{"prefix": {F.KEY: prefix}}] if prefix else []
-    query = {"bool": {"filter": filters, "must_not": [{"term": {F.DELETED: True}}]}}
-    after: list[Any] | None = None
-    try:
-        while True:
-            body: dict[str, Any] = {"size": page_size, "query": query, "_source": False,
-                                    "docvalue_fields": [F.KEY], "track_total_hits": False,
-                                    "sort": [{F.KEY: "asc"}, {"_shard_doc": "asc"}],
-                                    "pit": {"id": pit, "keep_alive": keep_alive}}
-            if after is not None:
-                body["search_after"] = after
-            resp = es.search(body=body)
-            pit = resp.get("pit_id", pit)
-            hits = resp["hits"]["hits"]
-            for hit in hits:
-                yield hit["fields"][F.KEY][0]
-            if len(hits) < page_size:
-                return
-            after = hits[-1]["sort"]
-    finally:
-        es.close_point_in_time(id=pit)
+    body = {"query": {"bool": {"filter": filters, "must_not": [{"term": {F.DELETED: True}}]}},
+            "_source": False, "docvalue_fields": [F.KEY],
+            "sort": [{F.KEY: "asc"}, {"_shard_doc": "asc"}]}
+    for hit in pit_scan(es, index, body, page_size=page_size, keep_alive=keep_alive):
+        yield hit["fields"][F.KEY][0]
 
 
 def repair(pipeline: Pipeline, bucket: str, prefix: str = "", *, batch: int = 500,
