@@ -103,8 +103,10 @@ def backfill(pipeline: Pipeline, bucket: str, prefix: str = "", *,
     with ThreadPoolExecutor(max_workers=max(parallel, 1)) as pool:
         for chunk in prefetched(chunked(source(start), chunk_size)):
             objects = [obj for _, obj in chunk]
-            todo = objects if force else changed_objects(pipeline.es, index, bucket, objects,
-                                                         version)
+            # In the all-versions mode every key goes to the pipeline, which lists its
+            # versions and extracts only those the index lacks (no compare by document id).
+            todo = objects if force or pipeline.all_versions else changed_objects(
+                pipeline.es, index, bucket, objects, version)
             done = len(objects) - len(todo)
             summary.unchanged += done
             summary.objects += len(objects)

@@ -100,3 +100,22 @@ def test_versions_mode_under_shuffled_duplicated_events(es, s3, versioned_bucket
     assert run(pipeline, *[load_event("s3_put", bucket=bucket, key=k) for k in keys]).failed == {}
     for key in keys:
         _assert_matches(_docs(es, bucket, key), _truth(s3, bucket, key))
+
+
+def test_backfill_in_the_all_versions_mode_indexes_every_version(es, s3, versioned_bucket,
+                                                                  drop_indices):
+    from indexer.backfill import backfill
+
+    bucket = versioned_bucket
+    drop_indices(bucket)
+    key = "hist/log.txt"
+    versions = [s3.put_object(Bucket=bucket, Key=key, Body=f"v{i}".encode())["VersionId"]
+                for i in range(3)]
+    pipeline = make_pipeline(es, s3, all_versions=True)
+    first = backfill(pipeline, bucket)
+    assert first.failed == 0
+    docs = _docs(es, bucket, key)
+    assert docs == {versions[0]: (False, False), versions[1]: (False, False),
+                    versions[2]: (True, False)}
+    again = backfill(pipeline, bucket)  # nothing new: no version is written again
+    assert again.failed == 0 and _docs(es, bucket, key) == docs
