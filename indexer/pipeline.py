@@ -202,7 +202,7 @@ class Pipeline:
 
     def _decide_versions(self, entry: _Key) -> list[dict[str, Any]]:
         index = self.bucket_index(entry.bucket)
-        stored = versions.read_stored(self.es, index.write_index, entry.key)
+        stored = versions.read_stored(self.es, index.alias, entry.key)
         rows = versions.list_versions(self.s3, entry.bucket, entry.key)
 
         def absent(version_id: str) -> bulk.Current:
@@ -297,7 +297,9 @@ class Pipeline:
         actions: list[tuple[_Key, dict[str, Any]]] = []
         for bucket, entries in by_bucket.items():
             try:
-                index = self.bucket_index(bucket).write_index
+                # Read through the alias, which names exactly one index at any time: after
+                # a reindex's swap, tokens come from the index the writes now go to.
+                index = self.bucket_index(bucket).alias
                 id_map = {doc_id(bucket, e.key): e for e in entries}
                 if self.all_versions:
                     # Versions are found by a search, which sees only refreshed writes.
