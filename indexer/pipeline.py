@@ -195,7 +195,10 @@ class Pipeline:
         state, head = probe_state(self.s3, entry.bucket, entry.key)
         if not state.exists and current.source is not None and current.source.get(F.DELETED):
             return []
-        if not entry.force and _same_state(current.source, self._header(state, entry.sequencer)):
+        # While a reindex fills a new index, a write is repeated there: an event must not
+        # be skipped as "unchanged" when the copy into the new index may have failed.
+        rewrite = entry.force or bool(self.mirror_indices(entry.bucket))
+        if not rewrite and _same_state(current.source, self._header(state, entry.sequencer)):
             return []
         alias = self.bucket_index(entry.bucket).alias
         return [bulk.conditional_index(alias, current, self._document(state, entry, head=head))]
