@@ -11,7 +11,6 @@ name. Indices are deleted by exact name only.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,35 +244,17 @@ def delete_index(es: Any, name: str) -> bool:
     return True
 
 
-_POOL: Any = None
-
-
-def _pool() -> Any:
-    """Two threads for the calls a search overlaps (made on first use, never at import)."""
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="t4-pit")
-    return _POOL
-
-
-def _close_quietly(es: Any, pit_id: str) -> None:
-    """Close a point in time; one left open expires by itself after its keep-alive."""
-    with contextlib.suppress(Exception):
-        es.close_point_in_time(id=pit_id)
-
-
 def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
                 keep_alive: str | None = None) -> SearchPage:
     """Run one page of ``query`` over ``buckets``' aliases.
 
-    The first page searches the aliases while a point in time is opened beside it
-    (the two requests overlap, so the page costs one round trip); when every hit
-    fit in the page, the point in time is closed in the background, otherwise the
-    cursor continues in it. The tiebreak sort (bucket, key, version id) names one
-    document with or without a point in time. Later pages read the point in time;
-    the last one closes it.
+    The first page is one plain search of the aliases: a single request, and no
+    point in time for the many searches nobody pages through (opening one for
+    every search would triple the cluster's work). Its cursor holds the last hit's
+    sort values; the second page opens the point in time and continues from there,
+    so pages two onwards read one snapshot taken when page two was asked for. The
+    tiebreak sort (bucket, key, version id) names one document with or without a
+    point in time. The last page closes it.
 
     Returns:
         The ``SearchPage`` (pass ``page.cursor`` in the next query to continue).
@@ -289,19 +270,7 @@ def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
     keep_alive = keep_alive or query.keep_alive
     try:
         if query.cursor is None:
-            opening = _pool().submit(es.open_point_in_time, index=aliases,
-                                     keep_alive=keep_alive)
-            try:
-                resp = es.search(index=aliases, body=body)
-            except Exception:
-                opening.add_done_callback(
-                    lambda f: f.exception() or _close_quietly(es, f.result()["id"]))
-                raise
-            pit_id = opening.result()["id"]
-            if len(resp["hits"]["hits"]) > query.page_size:
-                return parse_response(resp, query, pit_id=pit_id)
-            _pool().submit(_close_quietly, es, pit_id)
-            return parse_response(resp, query)
+            return parse_response(es.search(index=aliases, body=body), query)
         if query.cursor.pit_id is None:
             pit_id = es.open_point_in_time(index=aliases, keep_alive=keep_alive)["id"]
             query = replace(query, cursor=replace(query.cursor, pit_id=pit_id),

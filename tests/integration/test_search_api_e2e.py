@@ -296,11 +296,13 @@ def test_cursor_bound_to_buckets_and_query(server: SearchApiServer) -> None:
 def test_cursor_of_a_finished_search_has_expired(server: SearchApiServer) -> None:
     c = client(server)
     request, cursor = first_page(server)
-    answer = c.search({**request, "cursor": cursor})
-    answer = c.search({**request, "cursor": answer["cursor"]})
+    second = c.search({**request, "cursor": cursor})  # opens the point in time
+    answer = c.search({**request, "cursor": second["cursor"]})
     assert not answer["has_more"]  # the last page closed the point in time
     with pytest.raises(SearchQueryError, match="expired"):
-        c.search({**request, "cursor": cursor})
+        c.search({**request, "cursor": second["cursor"]})
+    # the first page's cursor holds no point in time: asking again reads a new one
+    assert c.search({**request, "cursor": cursor})["hits"] == second["hits"]
 
 
 def test_bucket_the_caller_may_not_search_is_403(server: SearchApiServer) -> None:
