@@ -113,3 +113,29 @@ def prefetched(chunks: Iterator[list[T]], depth: int = 1) -> Iterator[list[T]]:
             yield item
     finally:
         stop.set()
+
+
+def list_version_keys(s3: Any, bucket: str, prefix: str = "", *,
+                      start_after: str | None = None,
+                      page_size: int = 1000) -> Iterator[tuple[str, Listed]]:
+    """Every key under ``prefix`` that has versions or delete markers, once, in key order
+    (the all-versions mode's listing: a key whose current version is a delete marker is
+    not in ListObjectsV2, but its older versions are indexed too).
+
+    The position is the key; ``start_after`` resumes after it (ListObjectVersions'
+    ``KeyMarker`` lists the keys after the marker).
+    """
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix,
+                              "PaginationConfig": {"PageSize": page_size}}
+    if start_after:
+        kwargs["KeyMarker"] = start_after
+    last: str | None = None
+    for page in s3.get_paginator("list_object_versions").paginate(**kwargs):
+        entries = sorted([*page.get("Versions", []), *page.get("DeleteMarkers", [])],
+                         key=lambda item: item["Key"])
+        for item in entries:
+            if item["Key"] == last:
+                continue
+            last = item["Key"]
+            yield last, Listed(key=last, size=int(item.get("Size", 0)), etag=item.get("ETag"),
+                               last_modified=item.get("LastModified"))

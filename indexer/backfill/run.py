@@ -16,7 +16,13 @@ from typing import Any
 
 from indexer.backfill.checkpoint import Checkpoint
 from indexer.backfill.compare import changed as changed_objects
-from indexer.backfill.listing import Listed, chunked, list_objects, prefetched
+from indexer.backfill.listing import (
+    Listed,
+    chunked,
+    list_objects,
+    list_version_keys,
+    prefetched,
+)
 from indexer.backfill.progress import Progress
 from indexer.pipeline import BatchResult, Pipeline
 
@@ -85,9 +91,11 @@ def backfill(pipeline: Pipeline, bucket: str, prefix: str = "", *,
     """
     start = checkpoint.load() if checkpoint else None
     if source is None:
+        lister = list_version_keys if pipeline.all_versions else list_objects
+
         def source(position: Any) -> Source:
-            return list_objects(pipeline.s3, bucket, prefix, start_after=position,
-                                page_size=page_size)
+            return lister(pipeline.s3, bucket, prefix, start_after=position,
+                          page_size=page_size)
     summary = Summary(resumed_from=start)
     state = Progress(total_objects=totals[0] if totals else None,
                      total_bytes=totals[1] if totals else None)

@@ -119,3 +119,9 @@ def test_backfill_in_the_all_versions_mode_indexes_every_version(es, s3, version
                     versions[2]: (True, False)}
     again = backfill(pipeline, bucket)  # nothing new: no version is written again
     assert again.failed == 0 and _docs(es, bucket, key) == docs
+    # a key whose current version is a delete marker is not in ListObjectsV2, but its
+    # versions are still indexed (the listing is ListObjectVersions in this mode)
+    old = s3.put_object(Bucket=bucket, Key="gone/x.txt", Body=b"was here")["VersionId"]
+    marker = s3.delete_object(Bucket=bucket, Key="gone/x.txt")["VersionId"]
+    assert backfill(pipeline, bucket).failed == 0
+    assert _docs(es, bucket, "gone/x.txt") == {old: (False, False), marker: (True, True)}
