@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -82,6 +83,8 @@ def run(settings: StackSettings, bucket: str = "t4-demo") -> int:
         _pdf(Path(tmp) / "storm-report.pdf")
         files = sorted(SAMPLES.iterdir()) + [Path(tmp) / "storm-report.pdf"]
         started = time.monotonic()
+        # S3 keeps whole seconds: a document of this run's put is modified at or after this
+        put_at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
         for path in files:
             b.put_file(f"samples/{path.name}", str(path), meta=SAMPLE_META.get(path.name, {}))
             print(f"put s3://{bucket}/samples/{path.name}  meta={SAMPLE_META.get(path.name)}")
@@ -89,7 +92,8 @@ def run(settings: StackSettings, bucket: str = "t4-demo") -> int:
     deadline = time.monotonic() + 60
     while True:
         try:
-            found = {h.key for h in b.search(prefix="samples/", limit=50)}
+            found = {h.key for h in b.search(prefix="samples/", limit=50)
+                     if h.last_modified and h.last_modified >= put_at}  # not an older run's
         except t4.SearchError as exc:
             if exc.status != 404:  # 404: the bucket's first document is not indexed yet
                 raise
