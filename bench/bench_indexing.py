@@ -11,7 +11,7 @@
    first ratio is bounded by moto, the second by everything we add. moto's
    ReceiveMessage costs ~80 ms of its single process per call even with the queue
    kept short (and grows with the queue's depth: 700 ms at 1,000 waiting), so the
-   events are fed as S3 would, at most 100 waiting; the handler is also measured
+   events are fed as S3 would, at most 40 waiting; the handler is also measured
    on the same batches without the queue, which is what the pipeline itself costs.
 2. Extraction of the same text files: our fast path against Tika (plain HTTP PUTs).
 3. Peak memory (VmHWM of a fresh process) while indexing one large object
@@ -95,7 +95,7 @@ def _fill(s3, bucket: str, n: int) -> list[str]:
     return keys
 
 
-def end_to_end(ep, s3, sqs, bucket, keys, concurrency, max_depth: int = 100) -> float:
+def end_to_end(ep, s3, sqs, bucket, keys, concurrency, max_depth: int = 40) -> float:
     es = _es(ep)
     pipeline = build_pipeline(Settings(es_url=ep.es_url, es_username=ep.es_username,
                                        es_password=ep.es_password, tika_url=ep.tika_url),
