@@ -32,6 +32,7 @@ from indexer.errors import TransientError
 from indexer.events import EventParseError, ObjectEvent, parse_body, sequencer_newer
 from indexer.state import ObjectState, probe_state
 from t4index import fields as F
+from t4index._dates import to_es_date
 from t4index.document import build_document
 from t4index.lifecycle import BucketIndex, bucket_indices, ensure_bucket_index, ensure_template
 from t4index.names import doc_id
@@ -151,8 +152,6 @@ class Pipeline:
         """The fields compared to decide whether the stored document is current."""
         if not state.exists:
             return {F.DELETED: True, F.SEQUENCER: sequencer}
-        from t4index._dates import to_es_date
-
         return {
             F.ETAG: (state.etag or "").strip('"') or None,
             F.VERSION_ID: state.version_id,

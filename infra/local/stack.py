@@ -36,28 +36,33 @@ def _where(settings: StackSettings, name: str) -> str:
     }[name]
 
 
-def _ensure(spec: ProcessSpec, say) -> None:
-    pid = procs.running_pid(spec.pidfile)
-    if pid is not None:
-        if spec.healthy():
-            say(f"{spec.name}: already running (pid {pid})")
-            return
-        say(f"{spec.name}: running (pid {pid}), waiting for health")
-        procs.wait_healthy(spec, pid)
-        return
-    spec.pidfile.unlink(missing_ok=True)
-    started = time.monotonic()
-    pid = procs.start(spec)
-    try:
-        procs.wait_healthy(spec, pid)
-    except StackError:
-        procs.stop(spec.pidfile)
-        raise
-    say(f"{spec.name}: started (pid {pid}) in {time.monotonic() - started:.1f} s")
+def _ensure(specs: list[ProcessSpec], say) -> None:
+    """Start those of ``specs`` that do not run yet, all at once (they boot in parallel),
+    then wait for each to be healthy; on a failure stop what this call started."""
+    pending = []
+    for spec in specs:
+        pid = procs.running_pid(spec.pidfile)
+        if pid is not None:
+            say(f"{spec.name}: already running (pid {pid})" if spec.healthy()
+                else f"{spec.name}: running (pid {pid}), waiting for health")
+            pending.append((spec, None, pid))
+            continue
+        spec.pidfile.unlink(missing_ok=True)
+        pending.append((spec, time.monotonic(), procs.start(spec)))
+    for spec, started, pid in pending:
+        try:
+            procs.wait_healthy(spec, pid)
+        except StackError:
+            for other, other_started, _ in pending:
+                if other_started is not None:
+                    procs.stop(other.pidfile)
+            raise
+        if started is not None:
+            say(f"{spec.name}: started (pid {pid}) in {time.monotonic() - started:.1f} s")
 
 
 def up(settings: StackSettings, say=print) -> None:
-    """Start whatever is not running yet and wait until all four services are healthy.
+    """Start whatever is not running yet and wait until every service is healthy.
 
     Raises:
         StackError: a download, Java, a port or a health check failed; the message says what to do.
@@ -66,31 +71,11 @@ def up(settings: StackSettings, say=print) -> None:
                    settings.run_dir):
         folder.mkdir(parents=True, exist_ok=True)
     settings.home.chmod(0o755)
-    specs = {
-        "moto": services.moto_spec(settings),
-        "elasticsearch": services.elasticsearch_spec(settings),
-        "tika": services.tika_spec(settings),
-    }
-    # Start the slow JVMs first, then wait for each in turn: they boot in parallel.
-    pending = []
-    for name in ("elasticsearch", "tika", "moto"):
-        spec = specs[name]
-        if procs.running_pid(spec.pidfile) is None:
-            spec.pidfile.unlink(missing_ok=True)
-            pending.append((spec, time.monotonic(), procs.start(spec)))
-        else:
-            _ensure(spec, say)
-    for spec, started, pid in pending:
-        try:
-            procs.wait_healthy(spec, pid)
-        except StackError:
-            for other, _, _ in pending:
-                procs.stop(other.pidfile)
-            raise
-        say(f"{spec.name}: started (pid {pid}) in {time.monotonic() - started:.1f} s")
-    endpoints = Endpoints.resolve(settings)
-    _ensure(services.worker_spec(settings, endpoints.es_env()), say)
-    _ensure(services.search_api_spec(settings, endpoints.es_env()), say)
+    # The slow JVMs first: they boot while moto starts.
+    _ensure([services.elasticsearch_spec(settings), services.tika_spec(settings),
+             services.moto_spec(settings)], say)
+    env = Endpoints.resolve(settings).es_env()
+    _ensure([services.worker_spec(settings, env), services.search_api_spec(settings, env)], say)
 
 
 def down(settings: StackSettings, say=print) -> None:
