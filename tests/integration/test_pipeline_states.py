@@ -178,3 +178,19 @@ def test_the_lag_from_event_to_index_is_measured(es, s3, bucket, pipeline, drop_
     result = run(pipeline, load_event("s3_put", bucket=bucket, key="lag.txt", version_id=None))
     # the recorded event is from 2024: the lag is its age, in seconds
     assert result.written == 1 and result.lag_seconds > 3600
+
+
+def test_an_archived_object_is_indexed_as_unreadable_and_not_retried(es, s3, bucket, pipeline,
+                                                                     drop_indices):
+    drop_indices(bucket)
+    s3.put_object(Bucket=bucket, Key="cold/archive.csv", Body=b"a,b\n1,2\n",
+                  StorageClass="GLACIER", Metadata={"helium": '{"user_meta": {"tier": "cold"}}'})
+    result = run(pipeline, load_event("s3_put", bucket=bucket, key="cold/archive.csv",
+                                      version_id=None))
+    assert result.failed == {} and result.written == 1
+    doc = stored(es, bucket, "cold/archive.csv")
+    assert doc[F.EXTRACTION_STATUS] == "unreadable" and "GLACIER" in doc[F.EXTRACTION_ERROR]
+    assert doc[F.USER_META] == {"tier": "cold"} and F.TEXT not in doc
+    again = run(pipeline, load_event("s3_put", bucket=bucket, key="cold/archive.csv",
+                                     version_id=None))
+    assert (again.written, again.unchanged) == (0, 1)  # not retried, not rewritten
