@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -60,13 +61,20 @@ def test_a_service_stopped_then_restarted_loses_nothing(private, s3, sqs, bucket
     files = {f"docs/{victim}-{i}.pdf": pdf(f"report number {i} about {victim}")
              for i in range(3)}
     files[f"notes/{victim}.txt"] = f"plain notes on {victim}".encode()
-    service.stop()
+    before = {f"early/{victim}.txt": f"indexed before the stop, {victim}".encode()}
     worker.start()
     try:
+        # The stream is running: a first object goes through, then the service stops.
+        for key, body in before.items():
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+        wait_for(lambda: all(stored(es, bucket, k) for k in before), timeout=60,
+                 what="the first object indexed")
+        service.stop()
         for key, body in files.items():
             s3.put_object(Bucket=bucket, Key=key, Body=body)
         # While the service is down every batch fails and returns to the queue.
         wait_for(lambda: sum(queue_depth(sqs, url)) >= 1, what="messages waiting")
+        time.sleep(3)  # a few failed deliveries (visibility timeout 2 s)
         service.start()
         for key in files:
             doc = wait_for(lambda key=key: stored(es, bucket, key), timeout=90,
