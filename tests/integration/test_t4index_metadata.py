@@ -13,6 +13,7 @@ from t4index import lifecycle
 from t4index.document import build_document
 from t4index.names import alias_name, doc_id
 from t4index.query import SearchQuery
+from tests.support.search import keys
 
 pytestmark = pytest.mark.integration
 
@@ -68,12 +69,6 @@ def indexed(es) -> Iterator[str]:
     finally:
         for index in lifecycle.bucket_indices(es, bucket):
             lifecycle.delete_index(es, index)
-
-
-def keys(es, bucket: str, **kwargs) -> set[str]:
-    page = lifecycle.search_page(es, bucket, SearchQuery(page_size=1000, **kwargs))
-    assert not page.has_more
-    return {hit.key for hit in page.hits}
 
 
 def test_no_document_is_lost(es, indexed: str) -> None:

@@ -16,6 +16,7 @@ from t4index.errors import QueryError
 from t4index.mapping import HIGHLIGHT_MAX_ANALYZED_OFFSET, field_types, mappings
 from t4index.names import alias_name, doc_id
 from t4index.query import Cursor, SearchQuery, build_search_body
+from tests.support.search import keys
 
 pytestmark = pytest.mark.integration
 
@@ -70,12 +71,6 @@ def corpus(es) -> Iterator[str]:
     finally:
         for index in lifecycle.bucket_indices(es, bucket):
             lifecycle.delete_index(es, index)
-
-
-def keys(es, bucket: str, **kwargs) -> set[str]:
-    page = lifecycle.search_page(es, bucket, SearchQuery(page_size=1000, **kwargs))
-    assert not page.has_more
-    return {hit.key for hit in page.hits}
 
 
 CASES: list[tuple[dict[str, Any], set[str]]] = [
