@@ -9,6 +9,7 @@ under the running worker.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -140,3 +141,15 @@ def drop_indices(es) -> Iterator[Callable[[str], None]]:
     for name in buckets:
         for index in bucket_indices(es, name):
             es.indices.delete(index=index, ignore_unavailable=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _delete_test_queues() -> Iterator[None]:
+    """The queues tests made are deleted at the end, so the stack's worker stops polling
+    them and a long-lived moto server does not collect them."""
+    yield
+    from tests.support.aws import CREATED_QUEUES
+
+    for client, url in CREATED_QUEUES:
+        with contextlib.suppress(Exception):  # already gone, or moto restarted
+            client.delete_queue(QueueUrl=url)

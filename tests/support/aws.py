@@ -10,6 +10,10 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+CREATED_QUEUES: list[tuple[Any, str]] = []
+"""Queues tests made (``tests/conftest.py`` deletes them when the session ends)."""
+
+
 def make_queue(sqs: Any, name: str, *, visibility_timeout: int = 30,
                max_receive_count: int | None = None) -> tuple[str, str, str | None]:
     """Create ``name`` (and ``name-dlq`` with a redrive policy when ``max_receive_count``).
@@ -24,6 +28,7 @@ def make_queue(sqs: Any, name: str, *, visibility_timeout: int = 30,
         attributes["RedrivePolicy"] = json.dumps(
             {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)})
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    CREATED_QUEUES.extend((sqs, u) for u in (url, dlq_url) if u)
     return url, queue_arn(sqs, url), dlq_url
 
 
