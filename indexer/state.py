@@ -11,12 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from indexer.errors import TransientError
+from indexer.source import ObjectGone, ObjectUnreadable, SourceUnavailable, translate
 
-TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
-                   "InternalError", "ServiceUnavailable", "503", "500"}
 ARCHIVED_CLASSES = {"GLACIER", "DEEP_ARCHIVE"}
 
 
@@ -51,12 +48,18 @@ class ObjectState:
         return value if isinstance(value, dict) else None
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+def _status(exc: BaseException) -> int:
+    response = getattr(exc, "response", None)
+    return int((response or {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
 
-def _status(exc: ClientError) -> int:
-    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+def _classify(exc: Exception, where: str) -> Exception:
+    """``indexer.source.translate`` (the one S3 error table), with "retry later" made a
+    ``TransientError``; other errors come back unchanged."""
+    error = translate(exc, where)
+    if isinstance(error, SourceUnavailable):
+        return TransientError(str(error))
+    return error
 
 
 PROBE_BYTES = 64 * 1024
@@ -104,15 +107,15 @@ def probe_state(s3: Any, bucket: str, key: str, version_id: str | None = None,
             prefix = body.read()
         finally:
             body.close()
-    except ClientError as exc:
-        code, status = _code(exc), _status(exc)
-        if status == 404 or code in ("NoSuchKey", "NotFound", "NoSuchVersion"):
+    except Exception as exc:  # noqa: BLE001 - classified by the one S3 error table
+        error = _classify(exc, f"s3://{bucket}/{key}")
+        if isinstance(error, ObjectGone):
             return ObjectState(bucket, key, exists=False, version_id=version_id), None
-        if code in TRANSIENT_CODES or status >= 500 or status == 429:
-            raise TransientError(f"S3 GET s3://{bucket}/{key} failed: {code or status}") from exc
-        return head_state(s3, bucket, key, version_id), None  # 416 empty, 403, archived ...
-    except BotoCoreError as exc:
-        raise TransientError(f"S3 GET s3://{bucket}/{key} failed: {exc}") from exc
+        if isinstance(error, ObjectUnreadable) or _status(exc) == 416:
+            # archived, SSE-C, KMS, 403, or an empty object (no byte 0): HEAD still
+            # tells the metadata, or that the object may not be read at all
+            return head_state(s3, bucket, key, version_id), None
+        raise error from exc
     content_range = resp.get("ContentRange") or ""
     size = int(content_range.rsplit("/", 1)[1]) if "/" in content_range else len(prefix)
     return _from_response(bucket, key, resp, size), prefix
@@ -133,20 +136,12 @@ def head_state(s3: Any, bucket: str, key: str, version_id: str | None = None) ->
         kwargs["VersionId"] = version_id
     try:
         head = s3.head_object(**kwargs)
-    except ClientError as exc:
-        code, status = _code(exc), _status(exc)
-        if status == 404 or code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion"):
+    except Exception as exc:  # noqa: BLE001 - classified by the one S3 error table
+        error = _classify(exc, f"s3://{bucket}/{key}")
+        if isinstance(error, ObjectGone):
             return ObjectState(bucket, key, exists=False, version_id=version_id)
-        if code in TRANSIENT_CODES or status >= 500 or status == 429:
-            raise TransientError(f"S3 HEAD s3://{bucket}/{key} failed: {code or status}") from exc
-        if status == 403:
+        if isinstance(error, ObjectUnreadable):  # 403; 400 for SSE-C without its key
             return ObjectState(bucket, key, exists=True, version_id=version_id,
-                               unreadable="access denied (403) on HEAD")
-        if status == 400:  # SSE-C objects cannot be HEAD without the customer key
-            return ObjectState(bucket, key, exists=True, version_id=version_id,
-                               unreadable=f"HEAD refused ({code or status}): customer-provided "
-                                          "encryption key or bad request")
-        raise TransientError(f"S3 HEAD s3://{bucket}/{key} failed: {code or status}") from exc
-    except BotoCoreError as exc:
-        raise TransientError(f"S3 HEAD s3://{bucket}/{key} failed: {exc}") from exc
+                               unreadable=f"{error.reason} on HEAD")
+        raise error from exc
     return _from_response(bucket, key, head, head.get("ContentLength"))
