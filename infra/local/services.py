@@ -308,3 +308,25 @@ def add_file_realm_user(settings: StackSettings, username: str, password: str,
     if user:
         for name in ("roles.yml", "users", "users_roles"):
             shutil.chown(es_home / "config" / name, user, user)
+
+
+def remove_file_realm_user(settings: StackSettings, username: str, role: str) -> None:
+    """Undo ``add_file_realm_user``: the user and its role block leave the file realm."""
+    es_home = fetch.fetch_elasticsearch(settings.es_version, settings.cache_dir)
+    java_home = java.find_java(21 if int(settings.es_version.split(".")[0]) >= 9 else 17,
+                               "elasticsearch-users")
+    subprocess.run([str(es_home / "bin" / "elasticsearch-users"), "userdel", username],
+                   capture_output=True, text=True,
+                   env={**os.environ, "ES_JAVA_HOME": str(java_home)})
+    roles = es_home / "config" / "roles.yml"
+    lines = roles.read_text().splitlines(keepends=True)
+    kept, skipping = [], False
+    for line in lines:
+        if line.startswith(f"{role}:"):
+            skipping = True
+            continue
+        if skipping and line.startswith((" ", "\t")):
+            continue
+        skipping = False
+        kept.append(line)
+    roles.write_text("".join(kept))

@@ -139,7 +139,7 @@ def test_config_persists_and_env_overrides(monkeypatch, endpoints):
     t4.config(reset=True)
 
 
-def test_direct_route_with_credentials_limited_to_one_bucket(es, s3, unique_name,
+def test_direct_route_with_credentials_limited_to_one_bucket(es, s3, unique_name, request,
                                                              drop_indices, monkeypatch, endpoints):
     mine, theirs = unique_name("mine"), unique_name("theirs")
     for name in (mine, theirs):
@@ -147,8 +147,10 @@ def test_direct_route_with_credentials_limited_to_one_bucket(es, s3, unique_name
         drop_indices(name)
         _index(es, s3, name, {"doc.txt": (b"thor in " + name.encode(), {"owner": name})})
     user, password = f"reader_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
-    services.add_file_realm_user(StackSettings.from_env(), user, password, f"role_{user}",
+    settings = StackSettings.from_env()
+    services.add_file_realm_user(settings, user, password, f"role_{user}",
                                  role_index_names(mine), ["read", "view_index_metadata"])
+    request.addfinalizer(lambda: services.remove_file_realm_user(settings, user, f"role_{user}"))
     monkeypatch.setenv("T4_ES_URL", endpoints.es_url)
     monkeypatch.setenv("T4_ES_USERNAME", user)
     monkeypatch.setenv("T4_ES_PASSWORD", password)
