@@ -169,7 +169,7 @@ def tika_spec(settings: StackSettings) -> ProcessSpec:
 def moto_spec(settings: StackSettings) -> ProcessSpec:
     return ProcessSpec(
         name="moto",
-        argv=[sys.executable, "-m", "moto.server", "-H", settings.host, "-p",
+        argv=[sys.executable, "-m", "infra.local.moto_server", "-H", settings.host, "-p",
               str(settings.moto_port)],
         log=settings.log_dir / "moto.log",
         pidfile=settings.run_dir / "moto.pid",

@@ -1,0 +1,231 @@
+"""The local stack's moto server: moto's own application, with its overheads cut.
+
+Run as ``python -m infra.local.moto_server -H HOST -p PORT``. Everything AWS-shaped
+is moto's (the same ``DomainDispatcherApplication`` that ``moto_server`` serves);
+what changes is cost, never behaviour:
+
+- The HTTP server. ``moto_server`` runs werkzeug's development server, which sends
+  ``Connection: close`` on every response and starts a thread per connection, so
+  every SDK call paid a TCP connect plus a thread start. cheroot serves the same
+  WSGI application with HTTP/1.1 keep-alive and a pool of threads that grows
+  while busy (an SQS long poll holds a thread for its whole wait, and the stack's
+  worker keeps two long polls open per queue). Like
+  werkzeug and moto's request handler, the gateway passes the raw request path
+  (``RAW_URI``: keys with ``%2F`` or ``?``) and keeps the spelling of ``x-amz-meta-*``
+  header names with underscores (S3 metadata keys such as ``my_key``).
+- Dispatch. Before routing each request moto lists its own package folder
+  (``os.listdir`` and ``isdir`` of ~200 entries) and tries its URL patterns, under
+  one lock that serialises every request. The folder listing is read once and the
+  answer is remembered per host (``<service>.<region>.amazonaws.com``, a bounded set).
+- SQS. moto 5.2 computes every attribute of a queue, including two counters that
+  scan the whole queue with a datetime-based clock call per message, once for
+  every message it receives: ``ReceiveMessage`` of 10 from a queue with 1,000
+  waiting took ~0.6 s of the server (real SQS: milliseconds at any depth). The
+  retention check reads the one attribute it needs, and the clock of moto's SQS
+  module is ``time.time()`` (the same value as moto's naive-datetime subtraction).
+
+``tests/unit/test_moto_server.py`` holds each patch to moto's own behaviour; a patch
+whose target is missing from a future moto is skipped with a warning (the server
+still works, only slower).
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+import time
+from typing import Any
+
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+def _unix_time(dt: datetime.datetime | None = None) -> float:
+    """moto's ``unix_time``: seconds since the epoch of a naive UTC datetime, or now."""
+    if dt is None:
+        return time.time()
+    return (dt - _EPOCH).total_seconds()
+
+
+def _unix_time_millis(dt: datetime.datetime | None = None) -> float:
+    return _unix_time(dt) * 1000.0
+
+
+def _retention_ok(self: Any, queue_name: str, message: Any) -> bool:
+    """``SQSBackend.is_message_valid_based_on_retention_period`` reading only the
+    queue's retention period, instead of computing all of its attributes."""
+    queue = self.get_queue(queue_name)
+    retain_until = int(queue.message_retention_period) + message.sent_timestamp / 1000
+    return retain_until > _unix_time()
+
+
+def _patch_dispatch() -> None:
+    from moto import backends
+    from moto.moto_server import werkzeug_app
+
+    modules = frozenset(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    dispatcher = werkzeug_app.DomainDispatcherApplication
+    find = dispatcher.get_backend_for_host
+    found: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in found:
+            found[host] = find(self, host)
+        return found[host]
+
+    dispatcher.get_backend_for_host = get_backend_for_host
+
+
+def _patch_sqs() -> None:
+    from moto.sqs import models
+
+    if not hasattr(models.SQSBackend, "is_message_valid_based_on_retention_period"):
+        raise AttributeError("SQSBackend.is_message_valid_based_on_retention_period")
+    models.unix_time = _unix_time
+    models.unix_time_millis = _unix_time_millis
+    models.SQSBackend.is_message_valid_based_on_retention_period = _retention_ok
+
+
+_applied: set[str] = set()
+
+
+def apply() -> list[str]:
+    """Install the patches into moto (idempotent); the names of those in place."""
+    for name, patch in (("dispatch", _patch_dispatch), ("sqs", _patch_sqs)):
+        if name in _applied:
+            continue
+        try:
+            patch()
+            _applied.add(name)
+        except (AttributeError, ImportError) as exc:  # a moto that moved things around
+            print(f"moto_server: {name} patch not applied ({exc}); moto runs unpatched",
+                  file=sys.stderr, flush=True)
+    return sorted(_applied)
+
+
+def _gateway():
+    """cheroot's WSGI gateway plus what moto's own request handler adds to the environ:
+    the original spelling of ``x-amz-meta-*`` headers with underscores in their names."""
+    from cheroot.wsgi import Gateway_10
+    from moto.core.request import (
+        PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+        environ_key_for_header,
+        should_preserve_original_header_name,
+    )
+
+    class MotoGateway(Gateway_10):
+        version = Gateway_10.version
+
+        def get_environ(self) -> dict[str, Any]:
+            environ = super().get_environ()
+            # moto reads S3 keys from the raw path (``%2F`` and ``?`` in keys): werkzeug's
+            # name for it; cheroot's REQUEST_URI is the same raw bytes, latin-1 decoded.
+            environ.setdefault("RAW_URI", environ["REQUEST_URI"])
+            headers = [(k.decode("latin-1"), v.decode("latin-1"))
+                       for k, v in self.req.inheaders.items()]
+            dashed = {environ_key_for_header(name) for name, _ in headers if "_" not in name}
+            names: dict[str, str] = {}
+            values: dict[str, list[str]] = {}
+            for name, value in headers:
+                if not should_preserve_original_header_name(name):
+                    continue
+                key = environ_key_for_header(name)
+                if key in dashed:
+                    continue
+                names.setdefault(key, name)
+                values.setdefault(key, []).append(value.replace("\r\n", ""))
+            for key, key_values in values.items():
+                environ[key] = ",".join(key_values)
+            environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
+            return environ
+
+    return MotoGateway
+
+
+def _connection_class():
+    """cheroot title-cases header names; keep the spelling of the ``x-amz-meta-*`` names
+    moto preserves (those with underscores), as its own request handler does."""
+    from cheroot import server
+    from moto.core.request import should_preserve_original_header_name
+
+    class Reader(server.HeaderReader):
+        def _transform_key(self, key_name: bytes) -> bytes:
+            name = key_name.strip()
+            if should_preserve_original_header_name(name.decode("latin-1")):
+                return name
+            return super()._transform_key(key_name)
+
+    class Request(server.HTTPRequest):
+        header_reader = Reader()
+
+    class Connection(server.HTTPConnection):
+        RequestHandlerClass = Request
+
+    return Connection
+
+
+def _growing_pool(server: Any, threads: int, most: int) -> Any:
+    """cheroot's thread pool, grown while busy: a long poll holds its thread for the wait."""
+    from cheroot.workers.threadpool import ThreadPool
+
+    class GrowingPool(ThreadPool):
+        def put(self, obj: Any) -> None:
+            if self.idle < 2 and len(self._threads) < self.max:
+                self.grow(16)
+            super().put(obj)
+
+    return GrowingPool(server, min=threads, max=most)
+
+
+def make_server(host: str, port: int, threads: int = 64, most: int = 2048) -> Any:
+    """A cheroot server for moto's WSGI application (not started): ``threads`` request
+    threads at first, grown by 16 whenever fewer than two are idle, up to ``most``."""
+    import os
+
+    from cheroot import wsgi
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    os.environ.setdefault("MOTO_PORT", str(port))
+    app = DomainDispatcherApplication(create_backend_app)
+    server = wsgi.Server((host, port), app, numthreads=threads, request_queue_size=256,
+                         server_name=f"moto-{host}:{port}")
+    server.gateway = _gateway()
+    server.ConnectionClass = _connection_class()
+    server.requests = _growing_pool(server, threads, most)
+    return server
+
+
+def serve(host: str, port: int, threads: int = 64) -> None:
+    """Serve until SIGTERM or Ctrl-C."""
+    import signal
+
+    server = make_server(host, port, threads)
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    print(f" * Running on http://{host}:{port} (moto {_moto_version()}, cheroot)", flush=True)
+    try:
+        server.start()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+def _moto_version() -> str:
+    from importlib.metadata import version
+
+    return version("moto")
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="moto server for the t4-search local stack")
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    parser.add_argument("--threads", type=int, default=64,
+                        help="request threads at start (grown while busy)")
+    args = parser.parse_args(argv)
+    apply()
+    serve(args.host, args.port, args.threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""The stack's moto server patches change moto SQS's cost, never its behaviour."""
+
+from __future__ import annotations
+
+import datetime
+import time
+import uuid
+
+import pytest
+from moto.core import utils as moto_utils
+from moto.sqs import models
+from moto.sqs.models import sqs_backends
+
+from infra.local import moto_server
+
+ORIGINAL_RETENTION = models.SQSBackend.is_message_valid_based_on_retention_period
+
+
+@pytest.fixture
+def backend():
+    account = f"{uuid.uuid4().int % 10**12:012d}"
+    return sqs_backends[account]["us-east-1"]
+
+
+def test_clock_matches_moto_clock() -> None:
+    assert abs(moto_server._unix_time() - moto_utils.unix_time()) < 1.0
+    assert abs(moto_server._unix_time_millis() - moto_utils.unix_time_millis()) < 1000.0
+    moment = datetime.datetime(2024, 2, 29, 13, 14, 15, 123456)
+    assert moto_server._unix_time(moment) == pytest.approx(moto_utils.unix_time(moment))
+    assert moto_server._unix_time_millis(moment) == pytest.approx(
+        moto_utils.unix_time_millis(moment))
+
+
+@pytest.mark.parametrize("age_s, retention_s", [
+    (0, 60), (59, 60), (61, 60), (86400 * 4 - 5, 86400 * 4), (86400 * 4 + 5, 86400 * 4)])
+def test_retention_check_agrees_with_moto(backend, age_s: int, retention_s: int) -> None:
+    backend.create_queue("q", MessageRetentionPeriod=str(retention_s))
+    message = backend.send_message("q", "body")
+    message.sent_timestamp = (time.time() - age_s) * 1000
+    expected = ORIGINAL_RETENTION(backend, "q", message)
+    assert moto_server._retention_ok(backend, "q", message) is expected
+    assert expected is (age_s < retention_s)
+
+
+def test_patched_queue_delivers_visible_skips_expired_and_counts(backend) -> None:
+    moto_server.apply()
+    moto_server.apply()  # idempotent
+    assert models.SQSBackend.is_message_valid_based_on_retention_period is \
+        moto_server._retention_ok
+    backend.create_queue("q", MessageRetentionPeriod="60")
+    for i in range(3):
+        backend.send_message("q", f"m{i}")
+    old = backend.send_message("q", "expired")  # last: moto stops its scan at one
+    old.sent_timestamp = (time.time() - 120) * 1000
+    delayed = backend.send_message("q", "later", delay_seconds=30)
+    assert delayed.delayed
+    queue = backend.get_queue("q")
+    assert queue.approximate_number_of_messages == 4  # the delayed one is not visible
+
+    received = backend.receive_message("q", 10, 0, 30)
+    bodies = [m.body for m in received]
+    assert "expired" not in bodies and "later" not in bodies
+    assert sorted(bodies) == ["m0", "m1", "m2"]
+    assert queue.approximate_number_of_messages_not_visible >= 3
+    assert backend.receive_message("q", 10, 0, 30) == []  # in flight, not delivered twice
+
+
+def test_every_patch_applies_to_the_pinned_moto() -> None:
+    assert moto_server.apply() == ["dispatch", "sqs"]
+
+
+def test_dispatch_answers_as_moto_does() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    moto_server.apply()
+    app = DomainDispatcherApplication(create_backend_app)
+    for host in ("s3.us-east-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com",
+                 "sns.us-east-1.amazonaws.com", "moto_api", None):
+        first = app.get_backend_for_host(host)
+        assert app.get_backend_for_host(host) == first
+    assert app.get_backend_for_host("sqs.eu-west-1.amazonaws.com") == "sqs"
+    assert app.get_backend_for_host("s3.us-east-1.amazonaws.com") == "s3"
+
+
+@pytest.fixture
+def served():
+    """moto behind the stack's server, on a free loopback port, in this process."""
+    import socket
+    import threading
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = moto_server.make_server("127.0.0.1", port, threads=4)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+    thread.join(timeout=10)
+
+
+def test_served_moto_keeps_connections_and_metadata_spelling(served) -> None:
+    import http.client
+    from urllib.parse import urlparse
+
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=served, region_name="us-east-1",
+                      aws_access_key_id="k", aws_secret_access_key="s")
+    s3.create_bucket(Bucket="spelling")
+    s3.put_object(Bucket="spelling", Key="a b+c/ü.txt", Body=b"hello",
+                  Metadata={"my_key": "v1", "Other-Key": "v2"})
+    head = s3.head_object(Bucket="spelling", Key="a b+c/ü.txt")
+    assert head["Metadata"] == {"my_key": "v1", "other-key": "v2"}
+    ranged = s3.get_object(Bucket="spelling", Key="a b+c/ü.txt", Range="bytes=1-3")
+    assert ranged["Body"].read() == b"ell" and ranged["ContentRange"] == "bytes 1-3/5"
+    awkward = ["percent%20/e%2Ff%.txt", "quote's & amp=eq?.txt", "plus+sign/ü é.txt"]
+    for key in awkward:
+        s3.put_object(Bucket="spelling", Key=key, Body=key.encode())
+        assert s3.get_object(Bucket="spelling", Key=key)["Body"].read() == key.encode()
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket="spelling")["Contents"]]
+    assert sorted(listed) == sorted(awkward + ["a b+c/ü.txt"])
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket="spelling", Key="missing")
+
+    url = urlparse(served)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    for _ in range(3):  # one TCP connection serves every request
+        conn.request("GET", "/moto-api/")
+        response = conn.getresponse()
+        response.read()
+        assert response.getheader("Connection", "").lower() != "close"
+    conn.close()
+
+
+def test_long_polls_do_not_starve_other_requests() -> None:
+    """More long polls than starting threads: the pool grows, a plain call still answers."""
+    import socket
+    import threading
+
+    import boto3
+    from botocore.config import Config
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = moto_server.make_server("127.0.0.1", port, threads=2, most=64)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        sqs = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                           aws_access_key_id="k", aws_secret_access_key="s",
+                           config=Config(max_pool_connections=20, read_timeout=30))
+        url = sqs.create_queue(QueueName="idle")["QueueUrl"]
+        polls = [threading.Thread(target=sqs.receive_message,
+                                  kwargs={"QueueUrl": url, "WaitTimeSeconds": 3}, daemon=True)
+                 for _ in range(8)]
+        for poll in polls:
+            poll.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        sqs.list_queues()
+        assert time.monotonic() - started < 2.0, "a plain call waited for the long polls"
+        for poll in polls:
+            poll.join(timeout=10)
+    finally:
+        server.stop()
+        thread.join(timeout=10)
