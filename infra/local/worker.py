@@ -50,12 +50,29 @@ class LambdaContext:
 
 @dataclass(frozen=True)
 class WorkerConfig:
+    """The event source mapping's settings, as in ``pipeline.yaml``.
+
+    ``batch_size``: messages per invocation (``BatchSize``, 1-10,000).
+    ``batching_window``: seconds spent filling a batch (``MaximumBatchingWindowInSeconds``);
+    0 means one receive of at most 10. Lambda requires at least 1 above 10 messages.
+    """
+
     batch_size: int = 10
+    batching_window: float = 0.0
     wait_seconds: int = 1
     function_timeout: float = 60.0
     function_name: str = "t4-indexer"
     concurrency: int = 2  # pollers per queue, like the event source's maximum concurrency
     max_idle_wait: float = 1.0  # seconds between long polls of an idle queue, at most
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= 10_000:
+            raise ValueError(f"batch size {self.batch_size} is outside 1-10,000")
+        if not 0 <= self.batching_window <= 300:
+            raise ValueError(f"batching window {self.batching_window} s is outside 0-300")
+        if self.batch_size > 10 and self.batching_window < 1:
+            raise ValueError(f"a batch size of {self.batch_size} (above 10) needs a batching "
+                             "window of at least 1 s, as on Lambda")
 
 
 @dataclass
@@ -100,13 +117,39 @@ def failed_ids(response: Any, batch_ids: set[str]) -> set[str]:
     return out
 
 
+def receive_batch(sqs: Any, queue_url: str, config: WorkerConfig) -> list[dict[str, Any]]:
+    """Up to ``config.batch_size`` messages, as Lambda's poller gathers them.
+
+    The first receive long-polls ``wait_seconds``; nothing then means an idle queue
+    (``[]``). With a batching window, receives go on, 10 at a time, until the batch is
+    full or the window has passed since the first message arrived.
+    """
+    messages: list[dict[str, Any]] = []
+    deadline = None
+    wait = config.wait_seconds
+    while len(messages) < config.batch_size:
+        resp = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=min(10, config.batch_size - len(messages)),
+            WaitTimeSeconds=wait, AttributeNames=["All"], MessageAttributeNames=["All"])
+        got = resp.get("Messages", [])
+        messages += got
+        if not messages or config.batching_window <= 0:
+            break
+        if deadline is None:
+            deadline = time.monotonic() + config.batching_window
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        wait = 0 if got else min(20, int(left))  # an empty receive: wait for more, in bounds
+        if not got and wait == 0:
+            break
+    return messages
+
+
 def process_batch(sqs: Any, queue_url: str, queue_arn: str, handler: Handler,
                   config: WorkerConfig, region: str) -> BatchOutcome | None:
     """Receive one batch from ``queue_url``, run the handler, delete what succeeded."""
-    resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=config.batch_size,
-                               WaitTimeSeconds=config.wait_seconds, AttributeNames=["All"],
-                               MessageAttributeNames=["All"])
-    messages = resp.get("Messages", [])
+    messages = receive_batch(sqs, queue_url, config)
     if not messages:
         return None
     ids = {m["MessageId"] for m in messages}
@@ -222,7 +265,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queue-prefix", default="t4-events")
     parser.add_argument("--handler", default="lambdas.indexer.app:handler")
     parser.add_argument("--heartbeat", type=Path)
-    parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=10,
+                        help="messages per invocation (BatchSize)")
+    parser.add_argument("--batching-window", type=float, default=0.0,
+                        help="seconds to fill a batch (MaximumBatchingWindowInSeconds)")
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--concurrency", type=int, default=2, help="pollers per queue")
     args = parser.parse_args(argv)
@@ -230,7 +276,9 @@ def main(argv: list[str] | None = None) -> None:
     session = boto3.Session()
     worker = Worker(session.client("sqs"), load_handler(args.handler),
                     queue_prefix=args.queue_prefix, heartbeat=args.heartbeat,
-                    config=WorkerConfig(batch_size=args.batch_size, function_timeout=args.timeout,
+                    config=WorkerConfig(batch_size=args.batch_size,
+                                        batching_window=args.batching_window,
+                                        function_timeout=args.timeout,
                                         concurrency=args.concurrency),
                     region=session.region_name or "us-east-1")
     log.info("worker polling queues named %s* with %s", args.queue_prefix, args.handler)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import time
 
-from infra.local.worker import LambdaContext, Worker, WorkerConfig, process_batch
+from infra.local.worker import (
+    LambdaContext,
+    Worker,
+    WorkerConfig,
+    process_batch,
+    receive_batch,
+)
 from tests.support.aws import make_queue, queue_depth, wait_for
 
 
@@ -76,3 +82,51 @@ def test_lambda_context_remaining_time_runs_down():
     first = context.get_remaining_time_in_millis()
     time.sleep(0.1)
     assert 0 < context.get_remaining_time_in_millis() < first <= 2000
+
+
+def _send(sqs, url, bodies):
+    for start in range(0, len(bodies), 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start:start + 10])])
+
+
+def test_a_batching_window_gathers_batches_larger_than_ten(sqs, unique_name):
+    url, _, _ = make_queue(sqs, unique_name("wq"), visibility_timeout=60)
+    bodies = [f"m{i}" for i in range(25)]
+    _send(sqs, url, bodies)
+    config = WorkerConfig(batch_size=20, batching_window=1, wait_seconds=1)
+    first = receive_batch(sqs, url, config)
+    assert len(first) == 20, "a full queue fills the batch"
+    started = time.monotonic()
+    second = receive_batch(sqs, url, config)
+    assert len(second) == 5, "the window closes on what there is"
+    assert time.monotonic() - started < 5
+    assert sorted(m["Body"] for m in first + second) == sorted(bodies)
+    assert receive_batch(sqs, url, config) == [], "an idle queue answers one long poll"
+    plain = WorkerConfig(batch_size=10)
+    _send(sqs, url, bodies[:15])
+    assert 1 <= len(receive_batch(sqs, url, plain)) <= 10, "without a window: one receive"
+
+
+def test_worker_invokes_with_gathered_batches_and_deletes_them(sqs, unique_name):
+    url, _, _ = make_queue(sqs, unique_name("wq"), visibility_timeout=30)
+    bodies = [f"m{i}" for i in range(60)]
+    _send(sqs, url, bodies)
+    sizes: list[int] = []
+    seen: list[str] = []
+
+    def handler(event, context):
+        sizes.append(len(event["Records"]))
+        seen.extend(r["body"] for r in event["Records"])
+        return {"batchItemFailures": []}
+
+    worker = Worker(sqs, handler, queue_urls=[url],
+                    config=WorkerConfig(batch_size=30, batching_window=1, concurrency=1))
+    worker.start()
+    try:
+        wait_for(lambda: len(seen) >= 60, timeout=30, what="every message handled")
+        wait_for(lambda: queue_depth(sqs, url) == (0, 0), timeout=20, what="the queue to drain")
+    finally:
+        worker.stop()
+    assert sorted(seen) == sorted(bodies)
+    assert max(sizes) > 10 and all(size <= 30 for size in sizes)

@@ -27,3 +27,19 @@ def test_sqs_event_has_lambdas_shape():
     assert record["messageId"] == "m1" and record["eventSource"] == "aws:sqs"
     assert record["eventSourceARN"].endswith(":q")
     assert record["attributes"]["ApproximateReceiveCount"] == "1"
+
+
+def test_worker_config_holds_lambda_batching_rules():
+    import pytest
+
+    from infra.local.worker import WorkerConfig
+
+    assert WorkerConfig(batch_size=100, batching_window=1).batch_size == 100
+    with pytest.raises(ValueError, match="at least 1 s"):
+        WorkerConfig(batch_size=11)
+    with pytest.raises(ValueError, match="outside 1-10,000"):
+        WorkerConfig(batch_size=0)
+    with pytest.raises(ValueError, match="outside 1-10,000"):
+        WorkerConfig(batch_size=10_001, batching_window=5)
+    with pytest.raises(ValueError, match="outside 0-300"):
+        WorkerConfig(batching_window=301)
