@@ -23,6 +23,10 @@ what changes is cost, never behaviour:
   waiting took ~0.6 s of the server (real SQS: milliseconds at any depth). The
   retention check reads the one attribute it needs, and the clock of moto's SQS
   module is ``time.time()`` (the same value as moto's naive-datetime subtraction).
+  And moto's queues are not thread-safe: a delete rebuilds the message list without
+  the lock a send appends under, so a message sent meanwhile could vanish (events
+  lost under load), and two concurrent receives could take the same message. Those
+  run under the queue's own lock now (released while a long poll waits).
 
 ``tests/unit/test_moto_server.py`` holds each patch to moto's own behaviour; a patch
 whose target is missing from a future moto is skipped with a warning (the server
@@ -76,14 +80,40 @@ def _patch_dispatch() -> None:
     dispatcher.get_backend_for_host = get_backend_for_host
 
 
+def _under_queue_lock(method: Any, queue_of: Any) -> Any:
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with queue_of(self, *args, **kwargs)._messages_lock:
+            return method(self, *args, **kwargs)
+
+    locked.__wrapped__ = method
+    return locked
+
+
 def _patch_sqs() -> None:
     from moto.sqs import models
 
-    if not hasattr(models.SQSBackend, "is_message_valid_based_on_retention_period"):
-        raise AttributeError("SQSBackend.is_message_valid_based_on_retention_period")
+    for name in ("is_message_valid_based_on_retention_period", "receive_message",
+                 "change_message_visibility"):
+        if not hasattr(models.SQSBackend, name):
+            raise AttributeError(f"SQSBackend.{name}")
+    if not hasattr(models.Queue, "delete_message"):
+        raise AttributeError("Queue.delete_message")
     models.unix_time = _unix_time
     models.unix_time_millis = _unix_time_millis
     models.SQSBackend.is_message_valid_based_on_retention_period = _retention_ok
+    # Thread safety. Queue.add_message appends under the queue's condition lock, but
+    # delete_message rebuilds the message list without it: a message sent while
+    # another is deleted could vanish (seen: 10 of 2,000 events lost under load).
+    # Receives scan and mark messages without it too, so two pollers could take the
+    # same message. The condition's lock is re-entrant and a long poll's wait
+    # releases it, so holding it for a whole receive blocks no one during the wait.
+    by_name = models.SQSBackend.get_queue
+    models.Queue.delete_message = _under_queue_lock(models.Queue.delete_message,
+                                                    lambda queue, *_, **__: queue)
+    for name in ("receive_message", "change_message_visibility"):
+        setattr(models.SQSBackend, name, _under_queue_lock(
+            getattr(models.SQSBackend, name),
+            lambda backend, queue_name, *_, **__: by_name(backend, queue_name)))
 
 
 _applied: set[str] = set()
@@ -196,16 +226,18 @@ def make_server(host: str, port: int, threads: int = 64, most: int = 2048) -> An
 
 
 def serve(host: str, port: int, threads: int = 64) -> None:
-    """Serve until SIGTERM or Ctrl-C."""
+    """Serve until SIGTERM or Ctrl-C. moto keeps its state in memory only, so SIGTERM
+    ends the process at once rather than waiting for long polls to finish."""
+    import os
     import signal
 
     server = make_server(host, port, threads)
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     print(f" * Running on http://{host}:{port} (moto {_moto_version()}, cheroot)", flush=True)
     try:
         server.start()
     except KeyboardInterrupt:
-        server.stop()
+        os._exit(0)
 
 
 def _moto_version() -> str:

@@ -168,3 +168,101 @@ def test_long_polls_do_not_starve_other_requests() -> None:
     finally:
         server.stop()
         thread.join(timeout=10)
+
+
+def test_sends_deletes_and_receives_at_once_lose_and_repeat_nothing(backend) -> None:
+    """One sender, two receivers deleting what they get: every message exactly once.
+
+    Unpatched, moto's delete rebuilds the queue's list outside the lock a send
+    appends under (a message sent meanwhile can vanish), and two receives can take
+    the same message.
+    """
+    import sys
+    import threading
+
+    moto_server.apply()
+    backend.create_queue("q", VisibilityTimeout="60")
+    total, seen, errors = 2000, [], []
+    lock, sent = threading.Lock(), threading.Event()
+
+    def send() -> None:
+        for i in range(total):
+            backend.send_message("q", f"m{i}")
+        sent.set()
+
+    def consume() -> None:
+        idle = 0
+        try:
+            while idle < 50:
+                got = backend.receive_message("q", 10, 0, 60)
+                if not got:
+                    idle += sent.is_set()
+                    time.sleep(0.001)
+                    continue
+                idle = 0
+                with lock:
+                    seen.extend(m.body for m in got)
+                for message in got:
+                    backend.delete_message("q", message.receipt_handle)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, as a busy server does
+    try:
+        threads = [threading.Thread(target=send)] + [
+            threading.Thread(target=consume) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        sys.setswitchinterval(switch)
+    assert errors == []
+    assert len(seen) == total, f"{len(seen) - len(set(seen))} delivered twice"
+    assert set(seen) == {f"m{i}" for i in range(total)}
+    assert backend.get_queue("q")._messages == []
+
+
+def test_sigterm_stops_the_server_at_once_even_during_a_long_poll() -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import urllib.request
+
+    import boto3
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "infra.local.moto_server", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=2).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        sqs = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                           aws_access_key_id="k", aws_secret_access_key="s")
+        url = sqs.create_queue(QueueName="idle")["QueueUrl"]
+        threading.Thread(target=lambda: _quietly(sqs.receive_message, QueueUrl=url,
+                                                 WaitTimeSeconds=20), daemon=True).start()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _quietly(call, **kwargs) -> None:
+    import contextlib
+
+    with contextlib.suppress(Exception):  # the server goes away under the long poll
+        call(**kwargs)
