@@ -120,6 +120,9 @@ def reindex(es: Any, bucket: str, new_version: int, *, grace_s: float = 90.0,
     target = prepare_version(es, bucket, new_version)
     summary = ReindexSummary(old_index=current.write_index, new_index=target)
     sleep(grace_s)
+    # The copy scans a point in time, which sees refreshed documents only: refresh first,
+    # so that verify() has to repair only what was written during the copy.
+    es.indices.refresh(index=current.write_index)
     copy_all(es, current.write_index, target, summary, page_size=page_size, progress=progress)
     es.indices.refresh(index=[current.write_index, target])
     verify(es, current.write_index, target, summary, page_size=page_size)

@@ -74,3 +74,35 @@ def test_cli_backfills_from_an_inventory_and_repairs(es, s3, bucket, unique_name
     assert main(["repair", f"s3://{bucket}/reports/"], out=out) == 0
     assert "1 without object (1 tombstoned)" in out.getvalue()
     assert stored(es, bucket, keys[5])[F.DELETED] is True
+
+
+def test_cli_reindex_moves_the_alias_and_deletes_the_old_index(es, s3, bucket, drop_indices,
+                                                               stack_env, capsys):
+    from t4index.lifecycle import bucket_indices, ensure_bucket_index
+    from t4index.names import alias_name
+
+    drop_indices(bucket)
+    for i in range(20):
+        s3.put_object(Bucket=bucket, Key=f"doc-{i:02d}.txt", Body=f"fjord {i}".encode())
+    assert main(["backfill", f"s3://{bucket}"], out=io.StringIO()) == 0
+    before = ensure_bucket_index(es, bucket)
+
+    # Not above the current version: refused with the versions named, nothing touched.
+    assert main(["reindex", bucket, "--to-version", str(before.mapping_version),
+                 "--grace", "0", "--delete-old"], out=io.StringIO()) == 2
+    assert f"mapping version {before.mapping_version}" in capsys.readouterr().err
+    assert set(bucket_indices(es, bucket)) == {before.write_index}
+
+    out = io.StringIO()
+    new_version = before.mapping_version + 1
+    assert main(["reindex", bucket, "--to-version", str(new_version), "--grace", "0",
+                 "--delete-old"], out=out) == 0, out.getvalue()
+    assert "copied 20" in out.getvalue() and "old index deleted" in out.getvalue()
+    after = ensure_bucket_index(es, bucket)
+    assert after.mapping_version == new_version and after.write_index != before.write_index
+    assert set(bucket_indices(es, bucket)) == {after.write_index}, "the old index is gone"
+    assert not es.options(ignore_status=404).indices.exists(index=before.write_index)
+    es.indices.refresh(index=alias_name(bucket))
+    hits = es.search(index=alias_name(bucket), query={"match": {F.TEXT: "fjord"}}, size=50)
+    assert hits["hits"]["total"]["value"] == 20
+    assert stored(es, bucket, "doc-07.txt")[F.TEXT] == "fjord 7"
