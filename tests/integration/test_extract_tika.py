@@ -34,6 +34,8 @@ def extractor(tika_url: str) -> Extractor:
      {"title": "Quarterly report", "author": "Ann Author", "pages": 1}),
     ("letter.docx", documents.docx, ["Hello zebra in Word"],
      {"title": "Word title", "author": "Wendy Writer"}),
+    ("budget.xlsx", documents.xlsx, ["Budget", "Hello zebra in Excel", "4217"], {}),
+    ("deck.pptx", documents.pptx, ["Hello zebra in PowerPoint"], {}),
     ("minutes.odt", documents.odt, ["Hello zebra in OpenDocument"], {}),
     ("memo.rtf", documents.rtf, ["Hello zebra in RTF"], {"title": "RTF title"}),
     ("page.html", documents.html, ["Hello zebra in HTML", "Heading"], {"title": "Page title"}),

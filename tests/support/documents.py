@@ -1,6 +1,6 @@
 """Small real files of the formats Tika parses, built in code (no binary fixtures).
 
-PDFs come from reportlab; DOCX, ODT and EPUB are the minimal zip packages
+PDFs come from reportlab; DOCX, XLSX, PPTX, ODT and EPUB are the minimal zip packages
 their specifications require; RTF, HTML and e-mail are text; PNG is written
 with zlib. Each carries the word it is searched for, so tests can assert that
 the text came through.
@@ -73,6 +73,89 @@ def docx(text: str = "Hello zebra in Word", title: str = "Word title") -> bytes:
         ("word/document.xml",
          f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{w}"><w:body>'
          f'<w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>'),
+    ])
+
+
+def _ooxml_types(overrides: dict[str, str]) -> str:
+    parts = "".join(f'<Override PartName="{name}" ContentType="{kind}"/>'
+                    for name, kind in overrides.items())
+    return ('<?xml version="1.0" encoding="UTF-8"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            f'{parts}</Types>')
+
+
+def _rels(targets: list[tuple[str, str]]) -> str:
+    rows = "".join(f'<Relationship Id="rId{i}" Type="{kind}" Target="{target}"/>'
+                   for i, (kind, target) in enumerate(targets, 1))
+    return ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+            f'openxmlformats.org/package/2006/relationships">{rows}</Relationships>')
+
+
+def xlsx(text: str = "Hello zebra in Excel", sheet: str = "Budget") -> bytes:
+    """A minimal Office Open XML workbook: one sheet, an inline string and a number."""
+    doc = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    ml = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    return _zip([
+        ("[Content_Types].xml", _ooxml_types({
+            "/xl/workbook.xml": f"{ml}.sheet.main+xml",
+            "/xl/worksheets/sheet1.xml": f"{ml}.worksheet+xml"})),
+        ("_rels/.rels", _rels([(f"{doc}/officeDocument", "xl/workbook.xml")])),
+        ("xl/workbook.xml",
+         f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" xmlns:r="{doc}">'
+         f'<sheets><sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        ("xl/_rels/workbook.xml.rels", _rels([(f"{doc}/worksheet", "worksheets/sheet1.xml")])),
+        ("xl/worksheets/sheet1.xml",
+         f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{main}"><sheetData>'
+         f'<row r="1"><c r="A1" t="inlineStr"><is><t>{text}</t></is></c>'
+         '<c r="B1"><v>4217</v></c></row></sheetData></worksheet>'),
+    ])
+
+
+def pptx(text: str = "Hello zebra in PowerPoint") -> bytes:
+    """A minimal Office Open XML presentation: one slide with one text box (plus the
+    master and layout every slide hangs from)."""
+    doc = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    ml = "application/vnd.openxmlformats-officedocument.presentationml"
+    ns = ('xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" '
+          'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+          f'xmlns:r="{doc}"')
+    head = '<?xml version="1.0" encoding="UTF-8"?>'
+
+    def tree(shape: str = "") -> str:
+        return ('<p:cSld><p:spTree><p:nvGrpSpPr><p:cNvPr id="1" name=""/><p:cNvGrpSpPr/>'
+                f'<p:nvPr/></p:nvGrpSpPr><p:grpSpPr/>{shape}</p:spTree></p:cSld>')
+
+    box = ('<p:sp><p:nvSpPr><p:cNvPr id="2" name="Title"/><p:cNvSpPr/><p:nvPr/></p:nvSpPr>'
+           f'<p:spPr/><p:txBody><a:bodyPr/><a:p><a:r><a:t>{text}</a:t></a:r></a:p>'
+           '</p:txBody></p:sp>')
+    layout = (f"{doc}/slideLayout", "../slideLayouts/slideLayout1.xml")
+    return _zip([
+        ("[Content_Types].xml", _ooxml_types({
+            "/ppt/presentation.xml": f"{ml}.presentation.main+xml",
+            "/ppt/slides/slide1.xml": f"{ml}.slide+xml",
+            "/ppt/slideMasters/slideMaster1.xml": f"{ml}.slideMaster+xml",
+            "/ppt/slideLayouts/slideLayout1.xml": f"{ml}.slideLayout+xml"})),
+        ("_rels/.rels", _rels([(f"{doc}/officeDocument", "ppt/presentation.xml")])),
+        ("ppt/presentation.xml",
+         f'{head}<p:presentation {ns}><p:sldMasterIdLst><p:sldMasterId id="2147483648" '
+         'r:id="rId1"/></p:sldMasterIdLst><p:sldIdLst><p:sldId id="256" r:id="rId2"/>'
+         '</p:sldIdLst><p:sldSz cx="9144000" cy="6858000"/><p:notesSz cx="6858000" '
+         'cy="9144000"/></p:presentation>'),
+        ("ppt/_rels/presentation.xml.rels", _rels([
+            (f"{doc}/slideMaster", "slideMasters/slideMaster1.xml"),
+            (f"{doc}/slide", "slides/slide1.xml")])),
+        ("ppt/slideMasters/slideMaster1.xml",
+         f'{head}<p:sldMaster {ns}>{tree()}<p:sldLayoutIdLst><p:sldLayoutId '
+         'id="2147483649" r:id="rId1"/></p:sldLayoutIdLst></p:sldMaster>'),
+        ("ppt/slideMasters/_rels/slideMaster1.xml.rels", _rels([layout])),
+        ("ppt/slideLayouts/slideLayout1.xml", f"{head}<p:sldLayout {ns}>{tree()}</p:sldLayout>"),
+        ("ppt/slideLayouts/_rels/slideLayout1.xml.rels", _rels([
+            (f"{doc}/slideMaster", "../slideMasters/slideMaster1.xml")])),
+        ("ppt/slides/slide1.xml", f"{head}<p:sld {ns}>{tree(box)}</p:sld>"),
+        ("ppt/slides/_rels/slide1.xml.rels", _rels([layout])),
     ])
 
 
