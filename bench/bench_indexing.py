@@ -52,6 +52,7 @@ from infra.local.worker import Worker, WorkerConfig  # noqa: E402
 from t4index.document import build_document  # noqa: E402
 from t4index.engine import EngineConfig, connect  # noqa: E402
 from t4index.lifecycle import (  # noqa: E402
+    bucket_indices,
     delete_index,
     ensure_bucket_index,
     ensure_template,
@@ -122,10 +123,8 @@ def _pipeline(ep, es, s3, threads: int = Settings.threads):
 
 
 def _drop(es, bucket: str) -> None:
-    for index in list(es.options(ignore_status=404).indices.get_alias(
-            index=alias_name(bucket)).body):
-        if index not in ("error", "status"):
-            delete_index(es, index)
+    for index in bucket_indices(es, bucket):
+        delete_index(es, index)
 
 
 def end_to_end(ep, s3, sqs, bucket, keys, concurrency, *, queued_first: bool,
@@ -243,7 +242,7 @@ def minimal_work(ep, s3, src_bucket, keys) -> tuple[float, float, list[bytes]]:
     helpers.bulk(es, _docs_for(target, keys, bodies), chunk_size=500, require_alias=True)
     _wait_searchable(es, target, len(keys))
     minimal = len(keys) / (time.monotonic() - started)
-    delete_index(es, ensure_bucket_index(es, target).write_index)
+    _drop(es, target)
 
     target = f"bench-bulk-{uuid.uuid4().hex[:8]}"
     ensure_bucket_index(es, target)
@@ -252,7 +251,7 @@ def minimal_work(ep, s3, src_bucket, keys) -> tuple[float, float, list[bytes]]:
     helpers.bulk(es, docs, chunk_size=500, require_alias=True)
     _wait_searchable(es, target, len(keys))
     bulk_only = len(keys) / (time.monotonic() - started)
-    delete_index(es, ensure_bucket_index(es, target).write_index)
+    _drop(es, target)
     return minimal, bulk_only, bodies
 
 

@@ -36,6 +36,8 @@ still works, only slower).
 from __future__ import annotations
 
 import datetime
+import os
+import signal
 import sys
 import time
 from typing import Any
@@ -210,8 +212,6 @@ def _growing_pool(server: Any, threads: int, most: int) -> Any:
 def make_server(host: str, port: int, threads: int = 64, most: int = 2048) -> Any:
     """A cheroot server for moto's WSGI application (not started): ``threads`` request
     threads at first, grown by 16 whenever fewer than two are idle, up to ``most``."""
-    import os
-
     from cheroot import wsgi
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -228,9 +228,6 @@ def make_server(host: str, port: int, threads: int = 64, most: int = 2048) -> An
 def serve(host: str, port: int, threads: int = 64) -> None:
     """Serve until SIGTERM or Ctrl-C. moto keeps its state in memory only, so SIGTERM
     ends the process at once rather than waiting for long polls to finish."""
-    import os
-    import signal
-
     server = make_server(host, port, threads)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     print(f" * Running on http://{host}:{port} (moto {_moto_version()}, cheroot)", flush=True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import socket
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from moto.core import utils as moto_utils
@@ -82,22 +86,31 @@ def test_dispatch_answers_as_moto_does() -> None:
     assert app.get_backend_for_host("s3.us-east-1.amazonaws.com") == "s3"
 
 
-@pytest.fixture
-def served():
-    """moto behind the stack's server, on a free loopback port, in this process."""
-    import socket
-    import threading
-
+def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = moto_server.make_server("127.0.0.1", port, threads=4)
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _serving(threads: int, most: int = 2048) -> Iterator[str]:
+    """moto behind the stack's server, on a free loopback port, in this process."""
+    port = _free_port()
+    server = moto_server.make_server("127.0.0.1", port, threads=threads, most=most)
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    with _serving(threads=4) as url:
+        yield url
 
 
 def test_served_moto_keeps_connections_and_metadata_spelling(served) -> None:
@@ -136,21 +149,11 @@ def test_served_moto_keeps_connections_and_metadata_spelling(served) -> None:
 
 def test_long_polls_do_not_starve_other_requests() -> None:
     """More long polls than starting threads: the pool grows, a plain call still answers."""
-    import socket
-    import threading
-
     import boto3
     from botocore.config import Config
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = moto_server.make_server("127.0.0.1", port, threads=2, most=64)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    try:
-        sqs = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+    with _serving(threads=2, most=64) as endpoint:
+        sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1",
                            aws_access_key_id="k", aws_secret_access_key="s",
                            config=Config(max_pool_connections=20, read_timeout=30))
         url = sqs.create_queue(QueueName="idle")["QueueUrl"]
@@ -165,9 +168,6 @@ def test_long_polls_do_not_starve_other_requests() -> None:
         assert time.monotonic() - started < 2.0, "a plain call waited for the long polls"
         for poll in polls:
             poll.join(timeout=10)
-    finally:
-        server.stop()
-        thread.join(timeout=10)
 
 
 def test_sends_deletes_and_receives_at_once_lose_and_repeat_nothing(backend) -> None:
@@ -178,7 +178,6 @@ def test_sends_deletes_and_receives_at_once_lose_and_repeat_nothing(backend) -> 
     the same message.
     """
     import sys
-    import threading
 
     moto_server.apply()
     backend.create_queue("q", VisibilityTimeout="60")
@@ -226,17 +225,13 @@ def test_sends_deletes_and_receives_at_once_lose_and_repeat_nothing(backend) -> 
 
 def test_sigterm_stops_the_server_at_once_even_during_a_long_poll() -> None:
     import signal
-    import socket
     import subprocess
     import sys
-    import threading
     import urllib.request
 
     import boto3
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "infra.local.moto_server", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -262,7 +257,5 @@ def test_sigterm_stops_the_server_at_once_even_during_a_long_poll() -> None:
 
 
 def _quietly(call, **kwargs) -> None:
-    import contextlib
-
     with contextlib.suppress(Exception):  # the server goes away under the long poll
         call(**kwargs)
