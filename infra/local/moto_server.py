@@ -26,7 +26,14 @@ what changes is cost, never behaviour:
   And moto's queues are not thread-safe: a delete rebuilds the message list without
   the lock a send appends under, so a message sent meanwhile could vanish (events
   lost under load), and two concurrent receives could take the same message. Those
-  run under the queue's own lock now (released while a long poll waits).
+  run under the queue's own lock now (released while a long poll waits). Draining a
+  deep queue was quadratic too: every delete scanned the whole queue twice, every
+  receive rebuilt the list of visible messages with two clock reads per message. A
+  delete now finds its message among those in flight, and each scan reads the clock
+  once (a receive and delete of 10 from 2,000 queued: 3.2 ms -> 1.0 ms of the server).
+- Connections. cheroot keeps at most 10 idle keep-alive connections by default and
+  closes any more after their response; SDK clients each hold a pool of them, so
+  most requests paid a new TCP connection. The limit is raised to 1,024.
 
 ``tests/unit/test_moto_server.py`` holds each patch to moto's own behaviour; a patch
 whose target is missing from a future moto is skipped with a warning (the server
@@ -64,6 +71,50 @@ def _retention_ok(self: Any, queue_name: str, message: Any) -> bool:
     return retain_until > _unix_time()
 
 
+def _visible(self: Any) -> list[Any]:
+    """``Queue.messages`` (visible and not delayed) reading the clock once, not twice
+    per message: moto rebuilds this list on every receive."""
+    now = _unix_time_millis()
+    return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+
+def _count_delayed(self: Any) -> int:
+    now = _unix_time_millis()
+    return sum(1 for m in self._messages if now < m.delayed_until)
+
+
+def _count_not_visible(self: Any) -> int:
+    now = _unix_time_millis()
+    return sum(1 for m in self._messages if not now > m.visible_at)
+
+
+def _delete_in_flight(original: Any) -> Any:
+    """``Queue.delete_message`` looking for the handle among the messages in flight first.
+
+    moto checks every message of the queue twice per deleted message (two passes, each
+    building a list of the message's handles), so draining a queue of N messages cost
+    N² steps. A received message is in ``pending_messages`` until it is deleted or made
+    visible again; any other case (and every error) goes to moto's own code.
+    """
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return
+        found = next((m for m in self.pending_messages if m.had_receipt_handle(receipt_handle)),
+                     None)
+        if found is not None:
+            kept = [m for m in self._messages if m is not found]
+            if len(kept) < len(self._messages):
+                self.pending_messages.discard(found)
+                self.deleted_messages.update(found.all_receipt_handles)
+                self._messages = kept
+                return
+        original(self, receipt_handle)
+
+    delete_message.__wrapped__ = original
+    return delete_message
+
+
 def _patch_dispatch() -> None:
     from moto import backends
     from moto.moto_server import werkzeug_app
@@ -91,6 +142,10 @@ def _under_queue_lock(method: Any, queue_of: Any) -> Any:
     return locked
 
 
+ORIGINAL: dict[str, Any] = {}
+"""moto's own ``Queue`` members replaced by the SQS patch (tests compare against them)."""
+
+
 def _patch_sqs() -> None:
     from moto.sqs import models
 
@@ -98,11 +153,23 @@ def _patch_sqs() -> None:
                  "change_message_visibility"):
         if not hasattr(models.SQSBackend, name):
             raise AttributeError(f"SQSBackend.{name}")
-    if not hasattr(models.Queue, "delete_message"):
-        raise AttributeError("Queue.delete_message")
+    for name in ("delete_message", "messages", "approximate_number_of_messages_delayed",
+                 "approximate_number_of_messages_not_visible"):
+        if not hasattr(models.Queue, name):
+            raise AttributeError(f"Queue.{name}")
+    probe = models.Message("probe", "body")
+    for name in ("visible_at", "delayed_until", "all_receipt_handles"):
+        if not hasattr(probe, name):
+            raise AttributeError(f"Message.{name}")
+    ORIGINAL.update({f"Queue.{name}": getattr(models.Queue, name) for name in (
+        "delete_message", "messages", "approximate_number_of_messages_delayed",
+        "approximate_number_of_messages_not_visible")})
     models.unix_time = _unix_time
     models.unix_time_millis = _unix_time_millis
     models.SQSBackend.is_message_valid_based_on_retention_period = _retention_ok
+    models.Queue.messages = property(_visible)
+    models.Queue.approximate_number_of_messages_delayed = property(_count_delayed)
+    models.Queue.approximate_number_of_messages_not_visible = property(_count_not_visible)
     # Thread safety. Queue.add_message appends under the queue's condition lock, but
     # delete_message rebuilds the message list without it: a message sent while
     # another is deleted could vanish (seen: 10 of 2,000 events lost under load).
@@ -110,8 +177,8 @@ def _patch_sqs() -> None:
     # same message. The condition's lock is re-entrant and a long poll's wait
     # releases it, so holding it for a whole receive blocks no one during the wait.
     by_name = models.SQSBackend.get_queue
-    models.Queue.delete_message = _under_queue_lock(models.Queue.delete_message,
-                                                    lambda queue, *_, **__: queue)
+    models.Queue.delete_message = _under_queue_lock(
+        _delete_in_flight(models.Queue.delete_message), lambda queue, *_, **__: queue)
     for name in ("receive_message", "change_message_visibility"):
         setattr(models.SQSBackend, name, _under_queue_lock(
             getattr(models.SQSBackend, name),
@@ -209,6 +276,10 @@ def _growing_pool(server: Any, threads: int, most: int) -> Any:
     return GrowingPool(server, min=threads, max=most)
 
 
+KEEP_ALIVE_CONNECTIONS = 1024
+"""Idle keep-alive connections the server keeps open (cheroot's default is 10)."""
+
+
 def make_server(host: str, port: int, threads: int = 64, most: int = 2048) -> Any:
     """A cheroot server for moto's WSGI application (not started): ``threads`` request
     threads at first, grown by 16 whenever fewer than two are idle, up to ``most``."""
@@ -222,6 +293,10 @@ def make_server(host: str, port: int, threads: int = 64, most: int = 2048) -> An
     server.gateway = _gateway()
     server.ConnectionClass = _connection_class()
     server.requests = _growing_pool(server, threads, most)
+    # cheroot keeps at most 10 idle keep-alive connections and closes the 11th after its
+    # response: SDK clients hold a pool of connections each (boto3: 10 by default), so
+    # most requests paid a new TCP connection. Keep as many as clients hold open.
+    server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
     return server
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from moto.core import utils as moto_utils
 from moto.sqs import models
+from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import sqs_backends
 
 from infra.local import moto_server
@@ -67,6 +68,61 @@ def test_patched_queue_delivers_visible_skips_expired_and_counts(backend) -> Non
     assert sorted(bodies) == ["m0", "m1", "m2"]
     assert queue.approximate_number_of_messages_not_visible >= 3
     assert backend.receive_message("q", 10, 0, 30) == []  # in flight, not delivered twice
+
+
+def _scans(queue) -> tuple:
+    return ([m.body for m in queue.messages], queue.approximate_number_of_messages,
+            queue.approximate_number_of_messages_delayed,
+            queue.approximate_number_of_messages_not_visible)
+
+
+def test_queue_scans_agree_with_moto(backend, monkeypatch) -> None:
+    moto_server.apply()
+    backend.create_queue("q", VisibilityTimeout="60")
+    for i in range(12):
+        backend.send_message("q", f"m{i}")
+    backend.send_message("q", "later", delay_seconds=30)
+    backend.receive_message("q", 4, 0, 60)  # four in flight
+    queue = backend.get_queue("q")
+    patched = _scans(queue)
+    for name, original in moto_server.ORIGINAL.items():
+        if name != "Queue.delete_message":
+            monkeypatch.setattr(models.Queue, name.split(".")[1], original)
+    assert _scans(queue) == patched
+    assert patched[1:] == (8, 1, 4) and len(patched[0]) == 8 and "later" not in patched[0]
+
+
+def _delete_story(backend) -> tuple:
+    """Deletes of messages in flight, twice, after a visibility reset, by an old handle."""
+    backend.create_queue("q", VisibilityTimeout="60")
+    for i in range(30):
+        backend.send_message("q", f"m{i}")
+    got = backend.receive_message("q", 10, 0, 60)
+    for message in got[:5]:
+        backend.delete_message("q", message.receipt_handle)
+    backend.delete_message("q", got[0].receipt_handle)  # again: no error, as in SQS
+    reset = got[5]
+    backend.change_message_visibility("q", reset.receipt_handle, visibility_timeout=0)
+    backend.delete_message("q", reset.receipt_handle)  # no longer in flight
+    old_handle = got[6].receipt_handle
+    backend.change_message_visibility("q", old_handle, visibility_timeout=0)
+    backend.receive_message("q", 30, 0, 60)  # received again: a new handle
+    backend.delete_message("q", old_handle)  # SQS may refuse; moto deletes
+    with pytest.raises(ReceiptHandleIsInvalid):
+        backend.delete_message("q", "no-such-handle")
+    queue = backend.get_queue("q")
+    return (sorted(m.body for m in queue._messages),
+            sorted(m.body for m in queue.pending_messages))
+
+
+def test_delete_agrees_with_moto(backend, monkeypatch) -> None:
+    moto_server.apply()
+    patched = _delete_story(backend)
+    assert len(patched[0]) == 30 - 7 and patched[0] == patched[1]
+    monkeypatch.setattr(models.Queue, "delete_message",
+                        moto_server.ORIGINAL["Queue.delete_message"])
+    other = sqs_backends[f"{uuid.uuid4().int % 10**12:012d}"]["us-east-1"]
+    assert _delete_story(other) == patched
 
 
 def test_every_patch_applies_to_the_pinned_moto() -> None:
@@ -145,6 +201,26 @@ def test_served_moto_keeps_connections_and_metadata_spelling(served) -> None:
         response.read()
         assert response.getheader("Connection", "").lower() != "close"
     conn.close()
+
+
+def test_served_moto_keeps_many_idle_connections_open(served) -> None:
+    """SDK clients each keep a pool of connections; none is closed for being idle."""
+    import http.client
+    from urllib.parse import urlparse
+
+    url = urlparse(served)
+    conns = [http.client.HTTPConnection(url.hostname, url.port, timeout=10) for _ in range(40)]
+    try:
+        for _ in range(2):
+            for conn in conns:
+                conn.request("GET", "/moto-api/")
+                response = conn.getresponse()
+                response.read()
+                assert response.getheader("Connection", "").lower() != "close"
+        assert all(conn.sock is not None for conn in conns)
+    finally:
+        for conn in conns:
+            conn.close()
 
 
 def test_long_polls_do_not_starve_other_requests() -> None:
