@@ -29,8 +29,9 @@ what changes is cost, never behaviour:
   run under the queue's own lock now (released while a long poll waits). Draining a
   deep queue was quadratic too: every delete scanned the whole queue twice, every
   receive rebuilt the list of visible messages with two clock reads per message. A
-  delete now finds its message among those in flight, and each scan reads the clock
-  once (a receive and delete of 10 from 2,000 queued: 3.2 ms -> 1.0 ms of the server).
+  delete now finds its message among those in flight, and a receive scans only until
+  it has its messages, reading the clock once (a receive and delete of 10 from 2,000
+  queued: 3.2 ms -> 0.6 ms of the server).
 - Connections. cheroot keeps at most 10 idle keep-alive connections by default and
   closes any more after their response; SDK clients each hold a pool of them, so
   most requests paid a new TCP connection. The limit is raised to 1,024.
@@ -47,6 +48,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 _EPOCH = datetime.datetime(1970, 1, 1)
@@ -71,11 +73,31 @@ def _retention_ok(self: Any, queue_name: str, message: Any) -> bool:
     return retain_until > _unix_time()
 
 
-def _visible(self: Any) -> list[Any]:
-    """``Queue.messages`` (visible and not delayed) reading the clock once, not twice
-    per message: moto rebuilds this list on every receive."""
-    now = _unix_time_millis()
-    return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+class _VisibleMessages:
+    """``Queue.messages`` (visible and not delayed now) as moto uses it: iterated by a
+    receive, which stops after the messages it wants; ``len`` for the attribute count;
+    truth for a long poll's wait. moto built the full list on every receive, with two
+    clock reads per message; this reads the clock once and scans only as far as asked.
+    """
+
+    __slots__ = ("_messages", "_now")
+
+    def __init__(self, messages: list[Any], now: float) -> None:
+        self._messages, self._now = messages, now
+
+    def __iter__(self) -> Iterator[Any]:
+        now = self._now
+        return (m for m in self._messages if now > m.visible_at and not now < m.delayed_until)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return any(True for _ in self)
+
+
+def _visible(self: Any) -> _VisibleMessages:
+    return _VisibleMessages(self._messages, _unix_time_millis())
 
 
 def _count_delayed(self: Any) -> int:
@@ -103,16 +125,30 @@ def _delete_in_flight(original: Any) -> Any:
         found = next((m for m in self.pending_messages if m.had_receipt_handle(receipt_handle)),
                      None)
         if found is not None:
-            kept = [m for m in self._messages if m is not found]
-            if len(kept) < len(self._messages):
+            messages = self._messages
+            try:
+                at = messages.index(found)  # received first, so near the front
+            except ValueError:
+                at = -1
+            if at >= 0:
                 self.pending_messages.discard(found)
                 self.deleted_messages.update(found.all_receipt_handles)
-                self._messages = kept
+                self._messages = messages[:at] + messages[at + 1:]  # a new list, as moto's
                 return
         original(self, receipt_handle)
 
     delete_message.__wrapped__ = original
     return delete_message
+
+
+def _receipt_handle() -> str:
+    """moto's receipt handle (185 random lowercase letters, from moto's seedable random)
+    drawn in one call instead of 185."""
+    import string
+
+    from moto.moto_api._internal import mock_random
+
+    return "".join(mock_random.choices(string.ascii_lowercase, k=185))
 
 
 def _patch_dispatch() -> None:
@@ -164,6 +200,9 @@ def _patch_sqs() -> None:
     ORIGINAL.update({f"Queue.{name}": getattr(models.Queue, name) for name in (
         "delete_message", "messages", "approximate_number_of_messages_delayed",
         "approximate_number_of_messages_not_visible")})
+    if not callable(getattr(models, "generate_receipt_handle", None)):
+        raise AttributeError("generate_receipt_handle")
+    models.generate_receipt_handle = _receipt_handle
     models.unix_time = _unix_time
     models.unix_time_millis = _unix_time_millis
     models.SQSBackend.is_message_valid_based_on_retention_period = _retention_ok

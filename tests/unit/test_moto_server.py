@@ -92,6 +92,18 @@ def test_queue_scans_agree_with_moto(backend, monkeypatch) -> None:
     assert patched[1:] == (8, 1, 4) and len(patched[0]) == 8 and "later" not in patched[0]
 
 
+def test_receipt_handles_look_like_motos_and_differ() -> None:
+    import string
+
+    from moto.sqs.utils import generate_receipt_handle
+
+    handles = {moto_server._receipt_handle() for _ in range(1000)}
+    theirs = generate_receipt_handle()
+    assert len(handles) == 1000
+    for handle in handles:
+        assert len(handle) == len(theirs) and set(handle) <= set(string.ascii_lowercase)
+
+
 def _delete_story(backend) -> tuple:
     """Deletes of messages in flight, twice, after a visibility reset, by an old handle."""
     backend.create_queue("q", VisibilityTimeout="60")
