@@ -193,6 +193,12 @@ def worker_alive(heartbeat: Path, pidfile: Path, max_age: float = 30.0) -> bool:
         return False
 
 
+WORKER_PROCESSES = 2
+"""The stack's worker processes (two pollers per queue each): Lambda runs concurrent
+invocations in separate environments, and one process's threads share one interpreter
+lock. Two match the two cores these machines have."""
+
+
 def worker_spec(settings: StackSettings, service_env: dict[str, str]) -> ProcessSpec:
     heartbeat = worker_heartbeat(settings)
 
@@ -211,7 +217,7 @@ def worker_spec(settings: StackSettings, service_env: dict[str, str]) -> Process
     return ProcessSpec(
         name="worker",
         argv=[sys.executable, "-m", "infra.local.worker", "--queue-prefix", settings.queue_prefix,
-              "--heartbeat", str(heartbeat)],
+              "--heartbeat", str(heartbeat), "--processes", str(WORKER_PROCESSES)],
         log=settings.log_dir / "worker.log",
         pidfile=pidfile,
         healthy=healthy,

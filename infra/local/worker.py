@@ -16,6 +16,8 @@ import argparse
 import importlib
 import logging
 import os
+import signal
+import sys
 import threading
 import time
 import uuid
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+
+from infra.local.worker_group import WorkerGroup, parent_gone
 
 log = logging.getLogger("t4.worker")
 
@@ -261,8 +265,13 @@ def load_handler(spec: str) -> Handler:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--queue-prefix", default="t4-events")
+    parser.add_argument("--queue-prefix", default="t4-events",
+                        help="poll every queue named so (dead-letter queues excepted); "
+                             "'' for none")
+    parser.add_argument("--queue-url", action="append", default=[],
+                        help="also poll this queue (repeatable)")
     parser.add_argument("--handler", default="lambdas.indexer.app:handler")
     parser.add_argument("--heartbeat", type=Path)
     parser.add_argument("--batch-size", type=int, default=10,
@@ -270,19 +279,52 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batching-window", type=float, default=0.0,
                         help="seconds to fill a batch (MaximumBatchingWindowInSeconds)")
     parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--concurrency", type=int, default=2, help="pollers per queue")
+    parser.add_argument("--concurrency", type=int, default=2,
+                        help="pollers per queue in each process")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="worker processes (each concurrent Lambda invocation has its own "
+                             "environment); processes x concurrency batches run at once")
+    parser.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.processes < 1 or args.concurrency < 1:
+        parser.error("--processes and --concurrency must be at least 1")
+    if not args.queue_prefix and not args.queue_url:
+        parser.error("give --queue-prefix or --queue-url")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    session = boto3.Session()
-    worker = Worker(session.client("sqs"), load_handler(args.handler),
-                    queue_prefix=args.queue_prefix, heartbeat=args.heartbeat,
-                    config=WorkerConfig(batch_size=args.batch_size,
-                                        batching_window=args.batching_window,
-                                        function_timeout=args.timeout,
-                                        concurrency=args.concurrency),
-                    region=session.region_name or "us-east-1")
-    log.info("worker polling queues named %s* with %s", args.queue_prefix, args.handler)
-    worker.run()
+    # The other processes start first, so that all of them are ready at about the same time.
+    group = WorkerGroup(argv, args.processes - 1) if args.processes > 1 else None
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    if group:
+        group.start()
+    worker = None
+    try:
+        session = boto3.Session()
+        worker = Worker(session.client("sqs"), load_handler(args.handler),
+                        queue_prefix=args.queue_prefix or None, queue_urls=args.queue_url,
+                        heartbeat=args.heartbeat,
+                        config=WorkerConfig(batch_size=args.batch_size,
+                                            batching_window=args.batching_window,
+                                            function_timeout=args.timeout,
+                                            concurrency=args.concurrency),
+                        region=session.region_name or "us-east-1")
+        log.info("worker polling %s with %s (%d process(es) x %d poller(s) per queue)",
+                 args.queue_url or f"queues named {args.queue_prefix}*", args.handler,
+                 args.processes, args.concurrency)
+        worker.start()
+        while not stopping.wait(1.0):
+            if parent_gone(args.parent_pid):
+                log.warning("parent worker %d is gone; stopping", args.parent_pid)
+                break
+            if group:
+                group.check()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if group:
+            group.stop()
+        if worker:
+            worker.stop()
 
 
 if __name__ == "__main__":
