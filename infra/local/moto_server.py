@@ -17,6 +17,8 @@ what changes is cost, never behaviour:
   (``os.listdir`` and ``isdir`` of ~200 entries) and tries its URL patterns, under
   one lock that serialises every request. The folder listing is read once and the
   answer is remembered per host (``<service>.<region>.amazonaws.com``, a bounded set).
+  So are two pure helpers it calls per request: a response class's method names
+  (``inspect.getmembers``) and an action name's snake_case spelling.
 - SQS. moto 5.2 computes every attribute of a queue, including two counters that
   scan the whole queue with a datetime-based clock call per message, once for
   every message it receives: ``ReceiveMessage`` of 10 from a queue with 1,000
@@ -152,8 +154,25 @@ def _receipt_handle() -> str:
 
 
 def _patch_dispatch() -> None:
+    import functools
+
     from moto import backends
+    from moto.core import responses
     from moto.moto_server import werkzeug_app
+    from moto.sqs import models as sqs_models
+
+    # Pure functions moto calls on every request (a class's method names, listed by
+    # inspect.getmembers; an action name's snake_case spelling), remembered.
+    for module in (responses, sqs_models):
+        if not callable(getattr(module, "camelcase_to_underscores", None)):
+            raise AttributeError(f"{module.__name__}.camelcase_to_underscores")
+        module.camelcase_to_underscores = functools.lru_cache(maxsize=4096)(
+            module.camelcase_to_underscores)
+    if not callable(getattr(responses, "method_names_from_class", None)):
+        raise AttributeError("moto.core.responses.method_names_from_class")
+    names_of = responses.method_names_from_class
+    responses.method_names_from_class = functools.lru_cache(maxsize=1024)(
+        lambda clazz: tuple(names_of(clazz)))
 
     modules = frozenset(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules

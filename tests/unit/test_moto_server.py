@@ -137,6 +137,22 @@ def test_delete_agrees_with_moto(backend, monkeypatch) -> None:
     assert _delete_story(other) == patched
 
 
+def test_remembered_name_helpers_answer_as_moto() -> None:
+    from moto.core import responses, utils
+    from moto.sqs import models as sqs_models
+    from moto.sqs.responses import SQSResponse
+
+    moto_server.apply()
+    assert responses.method_names_from_class is not utils.method_names_from_class
+    for _ in range(2):
+        assert list(responses.method_names_from_class(SQSResponse)) == \
+            utils.method_names_from_class(SQSResponse)
+    for name in ("ReceiveMessage", "DeleteMessageBatch", "ApproximateNumberOfMessages",
+                 "KmsMasterKeyId", "FifoQueue"):
+        assert responses.camelcase_to_underscores(name) == utils.camelcase_to_underscores(name)
+        assert sqs_models.camelcase_to_underscores(name) == utils.camelcase_to_underscores(name)
+
+
 def test_every_patch_applies_to_the_pinned_moto() -> None:
     assert moto_server.apply() == ["dispatch", "sqs"]
 
