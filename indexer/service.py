@@ -69,9 +69,12 @@ def make_extract(s3: Any, extractor: Extractor):
 def build_pipeline(settings: Settings, *, es: Any = None, s3: Any = None) -> Pipeline:
     """The pipeline for ``settings``; ``es``/``s3`` may be injected (tests, backfill)."""
     es = es or connect(engine_config(settings), max_retries=2, retry_on_timeout=True)
+    # One invocation reads with ``threads`` threads at most; the pool is sized for a few
+    # invocations sharing this client (the local worker runs several pollers per process),
+    # so that no connection is opened for one request and thrown away.
     s3 = s3 or boto3.client("s3", config=Config(
         retries={"mode": "adaptive", "max_attempts": 5},
-        max_pool_connections=max(10, settings.threads * 2)))
+        max_pool_connections=max(32, settings.threads * 4)))
     limits = ExtractLimits(max_bytes=settings.max_bytes, max_chars=settings.max_chars,
                            tika_timeout=settings.tika_timeout,
                            max_decompressed=settings.max_decompressed)

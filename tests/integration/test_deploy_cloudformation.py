@@ -114,7 +114,7 @@ def params(code: dict[str, str], **extra: str) -> dict[str, str]:
 
 
 def test_pipeline_deploys_with_queue_dlq_and_event_source_mapping(aws, code) -> None:
-    stack = deploy(aws, "t4s", params(code, LambdaTimeout="120", BatchSize="50",
+    stack = deploy(aws, "t4s", params(code, LambdaTimeout="120", BatchSize="50", Threads="12",
                                       MaxBatchingWindow="7", MaxConcurrency="4",
                                       MaxReceiveCount="3"))
     assert set(stack["resources"]) == CORE
@@ -136,6 +136,7 @@ def test_pipeline_deploys_with_queue_dlq_and_event_source_mapping(aws, code) -> 
     env = function["Environment"]["Variables"]
     assert env["T4_ES_SECRET_ARN"] == SECRET_ARN
     assert env["T4_TIKA_URL"] == "http://tika.internal:9998"
+    assert str(env["T4_THREADS"]) == "12"  # moto keeps the Number parameter's int; AWS a string
     assert env["POWERTOOLS_SERVICE_NAME"] == "t4-indexer"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "t4-search"
 
