@@ -11,6 +11,7 @@ name. Indices are deleted by exact name only.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,35 @@ def _error_type(exc: BaseException) -> str:
     if isinstance(body, dict):
         return str(body.get("error", {}).get("type", ""))
     return str(getattr(exc, "error", ""))
+
+
+def _root_cause(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return ""
+    causes = error.get("root_cause") or [error]
+    return str(causes[0].get("type", "")) if isinstance(causes[0], dict) else ""
+
+
+UNSTARTED_RETRY_DELAYS = (0.1, 0.2, 0.4)
+"""Waits before searching again when a shard has not started yet."""
+
+
+def _search_started(es: Any, **kwargs: Any) -> Any:
+    """``es.search``, tried again for a moment while a new index's shard starts.
+
+    A bucket's index is created on its first event; a search in the next instants can
+    find its shard not yet serving (``no_shard_available_action_exception``, 503).
+    """
+    for delay in (*UNSTARTED_RETRY_DELAYS, None):
+        try:
+            return es.search(**kwargs)
+        except Exception as exc:
+            if delay is None or _root_cause(exc) != "no_shard_available_action_exception":
+                raise
+            time.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 def ensure_template(es: Any) -> bool:
@@ -109,11 +139,12 @@ def _write_index(bucket: str, alias: str, targets: dict[str, bool]) -> tuple[str
     return writers[0], version
 
 
-def _create_index(es: Any, name: str, aliases: dict[str, Any] | None = None) -> bool:
-    """Create ``name`` with the current settings and mappings; False if it exists."""
+def _create_index(es: Any, name: str) -> bool:
+    """Create ``name`` with the current settings and mappings, and wait for its primary
+    shard; False if it exists."""
     try:
         es.indices.create(index=name, settings=index_settings(), mappings=mappings(),
-                          aliases=aliases or None, wait_for_active_shards="1")
+                          wait_for_active_shards="1")
     except Exception as exc:
         if _error_type(exc) == "resource_already_exists_exception":
             return False
@@ -124,9 +155,10 @@ def _create_index(es: Any, name: str, aliases: dict[str, Any] | None = None) -> 
 def ensure_bucket_index(es: Any, bucket: str) -> BucketIndex:
     """Make sure ``bucket``'s alias exists and writes to a concrete index.
 
-    On first use creates ``index_name(bucket, MAPPING_VERSION)`` with the alias as
-    its write alias in one request (two concurrent callers both succeed). An alias
-    that already exists is left as it is, whatever its mapping version.
+    On first use creates ``index_name(bucket, MAPPING_VERSION)``, waits for its primary
+    shard, then adds the alias as its write alias, so that no search through the alias
+    meets a shard that has not started (concurrent callers all succeed). An alias that
+    already exists is left as it is, whatever its mapping version.
 
     Returns:
         The ``BucketIndex``; ``created`` tells whether this call created the index.
@@ -149,14 +181,18 @@ def ensure_bucket_index(es: Any, bucket: str) -> BucketIndex:
             write, version = _write_index(bucket, alias, targets)
             return BucketIndex(bucket, alias, write, version, created=False)
         name = index_name(bucket, MAPPING_VERSION)
-        created = _create_index(es, name, {alias: {"is_write_index": True}})
-        if not created:  # a concurrent caller won, or the index lost its alias
-            targets = _alias_targets(es, alias)
-            if not targets:
-                es.indices.update_aliases(actions=[{"add": {
-                    "index": name, "alias": alias, "is_write_index": True}}])
-                targets = {name: True}
-        write, version = _write_index(bucket, alias, targets or {name: True})
+        # The alias comes after the primary shard has started: an alias created with its
+        # index is visible at once, and a search through it before the shard starts
+        # fails with 503 (seen: a search right after a bucket's first event).
+        created = _create_index(es, name)  # returns once the primary shard is active
+        if not created:  # a concurrent caller's index, perhaps not started yet
+            es.cluster.health(index=name, wait_for_status="yellow", timeout="30s")
+        targets = _alias_targets(es, alias)
+        if not targets:  # two callers may both add it: the same alias, added twice
+            es.indices.update_aliases(actions=[{"add": {
+                "index": name, "alias": alias, "is_write_index": True}}])
+            targets = {name: True}
+        write, version = _write_index(bucket, alias, targets)
     except T4IndexError:
         raise
     except Exception as exc:
@@ -270,13 +306,13 @@ def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
     keep_alive = keep_alive or query.keep_alive
     try:
         if query.cursor is None:
-            return parse_response(es.search(index=aliases, body=body), query)
+            return parse_response(_search_started(es, index=aliases, body=body), query)
         if query.cursor.pit_id is None:
             pit_id = es.open_point_in_time(index=aliases, keep_alive=keep_alive)["id"]
             query = replace(query, cursor=replace(query.cursor, pit_id=pit_id),
                             keep_alive=keep_alive)
             body = build_search_body(query)
-        page = parse_response(es.search(body=body), query)
+        page = parse_response(_search_started(es, body=body), query)
         if not page.has_more and page.pit_id:
             es.close_point_in_time(id=page.pit_id)
     except T4IndexError:

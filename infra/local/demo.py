@@ -95,7 +95,8 @@ def run(settings: StackSettings, bucket: str = "t4-demo") -> int:
             found = {h.key for h in b.search(prefix="samples/", limit=50)
                      if h.last_modified and h.last_modified >= put_at}  # not an older run's
         except t4.SearchError as exc:
-            if exc.status != 404:  # 404: the bucket's first document is not indexed yet
+            # 404: the bucket's first document is not indexed yet; 503: "try again later"
+            if exc.status not in (404, 503) or time.monotonic() > deadline:
                 raise
             found = set()
         if wanted <= found:

@@ -12,6 +12,7 @@ from t4index.document import build_document
 from t4index.errors import IndexStateError
 from t4index.mapping import MAPPING_VERSION, field_types, mappings
 from t4index.names import TEMPLATE_NAME, alias_name, doc_id, index_name
+from t4index.query import SearchQuery
 
 pytestmark = pytest.mark.integration
 
@@ -79,6 +80,45 @@ def test_concurrent_first_use_makes_one_index(es, bucket: str) -> None:
     assert {r.write_index for r in results} == {index_name(bucket, MAPPING_VERSION)}
     assert sum(r.created for r in results) == 1
     assert list(lifecycle.bucket_indices(es, bucket)) == [index_name(bucket, MAPPING_VERSION)]
+
+
+def test_searches_from_the_moment_the_alias_exists_succeed(es, bucket: str) -> None:
+    """A search of a bucket whose index is being created either finds no index yet or works.
+
+    A new index's shard serves searches only once started, and searching it before
+    fails with 503 (seen: a search right after a bucket's first event). The alias is
+    added once the primary has started, and ``search_page`` tries a moment longer when
+    Elasticsearch still says no shard is available.
+    """
+    failures: list[str] = []
+    searched = threading.Event()
+    stop = threading.Event()
+
+    def search() -> None:
+        while not stop.is_set():
+            try:
+                lifecycle.search_page(es, bucket, SearchQuery(page_size=1))
+                searched.set()
+            except IndexStateError as exc:
+                if getattr(exc.__cause__, "status_code", None) != 404:  # 404: no alias yet
+                    failures.append(repr(exc))
+
+    searchers = [threading.Thread(target=search) for _ in range(4)]
+    for thread in searchers:
+        thread.start()
+    try:
+        creators = [threading.Thread(target=lifecycle.ensure_bucket_index, args=(es, bucket))
+                    for _ in range(3)]
+        for thread in creators:
+            thread.start()
+        for thread in creators:
+            thread.join()
+        assert searched.wait(10)
+    finally:
+        stop.set()
+        for thread in searchers:
+            thread.join()
+    assert failures == [], failures[:2]
 
 
 def test_require_alias_refuses_writes_to_a_missing_alias(es, bucket: str) -> None:
