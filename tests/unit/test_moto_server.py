@@ -1,4 +1,4 @@
-"""The stack's moto server patches change moto SQS's cost, never its behaviour."""
+"""The stack's moto server and its patches change moto's cost, never its behaviour."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from moto.sqs import models
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import sqs_backends
 
-from infra.local import moto_server
+from infra.local import moto_patches, moto_server
 
 ORIGINAL_RETENTION = models.SQSBackend.is_message_valid_based_on_retention_period
 
@@ -28,11 +28,11 @@ def backend():
 
 
 def test_clock_matches_moto_clock() -> None:
-    assert abs(moto_server._unix_time() - moto_utils.unix_time()) < 1.0
-    assert abs(moto_server._unix_time_millis() - moto_utils.unix_time_millis()) < 1000.0
+    assert abs(moto_patches._unix_time() - moto_utils.unix_time()) < 1.0
+    assert abs(moto_patches._unix_time_millis() - moto_utils.unix_time_millis()) < 1000.0
     moment = datetime.datetime(2024, 2, 29, 13, 14, 15, 123456)
-    assert moto_server._unix_time(moment) == pytest.approx(moto_utils.unix_time(moment))
-    assert moto_server._unix_time_millis(moment) == pytest.approx(
+    assert moto_patches._unix_time(moment) == pytest.approx(moto_utils.unix_time(moment))
+    assert moto_patches._unix_time_millis(moment) == pytest.approx(
         moto_utils.unix_time_millis(moment))
 
 
@@ -43,15 +43,15 @@ def test_retention_check_agrees_with_moto(backend, age_s: int, retention_s: int)
     message = backend.send_message("q", "body")
     message.sent_timestamp = (time.time() - age_s) * 1000
     expected = ORIGINAL_RETENTION(backend, "q", message)
-    assert moto_server._retention_ok(backend, "q", message) is expected
+    assert moto_patches._retention_ok(backend, "q", message) is expected
     assert expected is (age_s < retention_s)
 
 
 def test_patched_queue_delivers_visible_skips_expired_and_counts(backend) -> None:
-    moto_server.apply()
-    moto_server.apply()  # idempotent
+    moto_patches.apply()
+    moto_patches.apply()  # idempotent
     assert models.SQSBackend.is_message_valid_based_on_retention_period is \
-        moto_server._retention_ok
+        moto_patches._retention_ok
     backend.create_queue("q", MessageRetentionPeriod="60")
     for i in range(3):
         backend.send_message("q", f"m{i}")
@@ -77,7 +77,7 @@ def _scans(queue) -> tuple:
 
 
 def test_queue_scans_agree_with_moto(backend, monkeypatch) -> None:
-    moto_server.apply()
+    moto_patches.apply()
     backend.create_queue("q", VisibilityTimeout="60")
     for i in range(12):
         backend.send_message("q", f"m{i}")
@@ -85,7 +85,7 @@ def test_queue_scans_agree_with_moto(backend, monkeypatch) -> None:
     backend.receive_message("q", 4, 0, 60)  # four in flight
     queue = backend.get_queue("q")
     patched = _scans(queue)
-    for name, original in moto_server.ORIGINAL.items():
+    for name, original in moto_patches.ORIGINAL.items():
         if name != "Queue.delete_message":
             monkeypatch.setattr(models.Queue, name.split(".")[1], original)
     assert _scans(queue) == patched
@@ -97,7 +97,7 @@ def test_receipt_handles_look_like_motos_and_differ() -> None:
 
     from moto.sqs.utils import generate_receipt_handle
 
-    handles = {moto_server._receipt_handle() for _ in range(1000)}
+    handles = {moto_patches._receipt_handle() for _ in range(1000)}
     theirs = generate_receipt_handle()
     assert len(handles) == 1000
     for handle in handles:
@@ -128,11 +128,11 @@ def _delete_story(backend) -> tuple:
 
 
 def test_delete_agrees_with_moto(backend, monkeypatch) -> None:
-    moto_server.apply()
+    moto_patches.apply()
     patched = _delete_story(backend)
     assert len(patched[0]) == 30 - 7 and patched[0] == patched[1]
     monkeypatch.setattr(models.Queue, "delete_message",
-                        moto_server.ORIGINAL["Queue.delete_message"])
+                        moto_patches.ORIGINAL["Queue.delete_message"])
     other = sqs_backends[f"{uuid.uuid4().int % 10**12:012d}"]["us-east-1"]
     assert _delete_story(other) == patched
 
@@ -142,7 +142,7 @@ def test_remembered_name_helpers_answer_as_moto() -> None:
     from moto.sqs import models as sqs_models
     from moto.sqs.responses import SQSResponse
 
-    moto_server.apply()
+    moto_patches.apply()
     assert responses.method_names_from_class is not utils.method_names_from_class
     for _ in range(2):
         assert list(responses.method_names_from_class(SQSResponse)) == \
@@ -154,13 +154,13 @@ def test_remembered_name_helpers_answer_as_moto() -> None:
 
 
 def test_every_patch_applies_to_the_pinned_moto() -> None:
-    assert moto_server.apply() == ["dispatch", "sqs"]
+    assert moto_patches.apply() == ["dispatch", "sqs"]
 
 
 def test_dispatch_answers_as_moto_does() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    moto_server.apply()
+    moto_patches.apply()
     app = DomainDispatcherApplication(create_backend_app)
     for host in ("s3.us-east-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com",
                  "sns.us-east-1.amazonaws.com", "moto_api", None):
@@ -283,7 +283,7 @@ def test_sends_deletes_and_receives_at_once_lose_and_repeat_nothing(backend) -> 
     """
     import sys
 
-    moto_server.apply()
+    moto_patches.apply()
     backend.create_queue("q", VisibilityTimeout="60")
     total, seen, errors = 2000, [], []
     lock, sent = threading.Lock(), threading.Event()
