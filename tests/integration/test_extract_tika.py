@@ -35,6 +35,7 @@ def extractor(tika_url: str) -> Extractor:
     ("letter.docx", documents.docx, ["Hello zebra in Word"],
      {"title": "Word title", "author": "Wendy Writer"}),
     ("budget.xlsx", documents.xlsx, ["Budget", "Hello zebra in Excel", "4217"], {}),
+    ("budget-1997.xls", documents.xls, ["Budget", "Hello zebra in old Excel", "4217"], {}),
     ("deck.pptx", documents.pptx, ["Hello zebra in PowerPoint"], {}),
     ("minutes.odt", documents.odt, ["Hello zebra in OpenDocument"], {}),
     ("memo.rtf", documents.rtf, ["Hello zebra in RTF"], {"title": "RTF title"}),
@@ -59,6 +60,9 @@ def test_format_found_by_magic_bytes_without_extension(extractor: Extractor) -> 
     got = extractor.extract(FileSource.from_bytes(documents.docx(), "uploads/8f3a"))
     assert got.status == "ok" and "Hello zebra in Word" in got.text
     assert got.content_type.startswith("application/vnd.openxmlformats")
+    old = extractor.extract(FileSource.from_bytes(documents.xls(), "uploads/77c1"))  # OLE2
+    assert old.status == "ok" and "Hello zebra in old Excel" in old.text
+    assert old.content_type == "application/vnd.ms-excel"
 
 
 def test_gzipped_html(extractor: Extractor) -> None:

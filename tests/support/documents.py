@@ -114,6 +114,20 @@ def xlsx(text: str = "Hello zebra in Excel", sheet: str = "Budget") -> bytes:
     ])
 
 
+def xls(text: str = "Hello zebra in old Excel", sheet: str = "Budget") -> bytes:
+    """A legacy Excel 97-2003 workbook (BIFF8 in an OLE2 compound file), written by xlwt:
+    one sheet, a string and a number."""
+    import xlwt
+
+    book = xlwt.Workbook()
+    cells = book.add_sheet(sheet)
+    cells.write(0, 0, text)
+    cells.write(0, 1, 4217)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def pptx(text: str = "Hello zebra in PowerPoint") -> bytes:
     """A minimal Office Open XML presentation: one slide with one text box (plus the
     master and layout every slide hangs from)."""
