@@ -268,12 +268,10 @@ def handler_only(ep, s3, bucket, keys, concurrency) -> float:
     es = _es(ep)
     pipeline = _pipeline(ep, es, s3)
 
+    bodies = _events(bucket, keys)
+
     def batch(start: int) -> None:
-        messages = []
-        for j, key in enumerate(keys[start:start + 10]):
-            record = {"eventName": "ObjectCreated:Put",
-                      "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key)}}}
-            messages.append(Message(str(j), json.dumps({"Records": [record]})))
+        messages = [Message(str(j), body) for j, body in enumerate(bodies[start:start + 10])]
         assert not pipeline.process(messages, lambda: 600_000).failed
 
     ensure_bucket_index(es, bucket)

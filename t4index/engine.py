@@ -45,3 +45,18 @@ def connect(config: EngineConfig, **options: Any) -> Any:
                              else {"hosts": [config.url]})
     return Elasticsearch(**where, **auth, ca_certs=config.ca_certs,
                          request_timeout=config.request_timeout, **options)
+
+
+def root_cause(exc: BaseException) -> tuple[str, str]:
+    """The type and reason of the first root cause in an Elasticsearch error's body.
+
+    Returns:
+        ``("", "")`` when ``exc`` carries no Elasticsearch error body.
+    """
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return "", ""
+    causes = error.get("root_cause") or [error]
+    first = causes[0] if isinstance(causes[0], dict) else error
+    return str(first.get("type", "")), str(first.get("reason", ""))

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from t4index.engine import root_cause
 from t4index.errors import IndexStateError, T4IndexError
 from t4index.mapping import MAPPING_VERSION, index_settings, index_template, mappings
 from t4index.names import (
@@ -55,15 +56,6 @@ def _error_type(exc: BaseException) -> str:
     return str(getattr(exc, "error", ""))
 
 
-def _root_cause(exc: BaseException) -> str:
-    body = getattr(exc, "body", None)
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return ""
-    causes = error.get("root_cause") or [error]
-    return str(causes[0].get("type", "")) if isinstance(causes[0], dict) else ""
-
-
 UNSTARTED_RETRY_DELAYS = (0.1, 0.2, 0.4)
 """Waits before searching again when a shard has not started yet."""
 
@@ -74,14 +66,14 @@ def _search_started(es: Any, **kwargs: Any) -> Any:
     A bucket's index is created on its first event; a search in the next instants can
     find its shard not yet serving (``no_shard_available_action_exception``, 503).
     """
-    for delay in (*UNSTARTED_RETRY_DELAYS, None):
+    for delay in UNSTARTED_RETRY_DELAYS:
         try:
             return es.search(**kwargs)
         except Exception as exc:
-            if delay is None or _root_cause(exc) != "no_shard_available_action_exception":
+            if root_cause(exc)[0] != "no_shard_available_action_exception":
                 raise
-            time.sleep(delay)
-    raise AssertionError("unreachable")
+        time.sleep(delay)
+    return es.search(**kwargs)
 
 
 def ensure_template(es: Any) -> bool:
@@ -312,7 +304,7 @@ def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
             query = replace(query, cursor=replace(query.cursor, pit_id=pit_id),
                             keep_alive=keep_alive)
             body = build_search_body(query)
-        page = parse_response(_search_started(es, body=body), query)
+        page = parse_response(es.search(body=body), query)  # a started index
         if not page.has_more and page.pit_id:
             es.close_point_in_time(id=page.pit_id)
     except T4IndexError:

@@ -181,6 +181,9 @@ def _under_queue_lock(method: Any, queue_of: Any) -> Any:
     return locked
 
 
+_REPLACED_QUEUE_MEMBERS = ("delete_message", "messages", "approximate_number_of_messages_delayed",
+                           "approximate_number_of_messages_not_visible")
+
 ORIGINAL: dict[str, Any] = {}
 """moto's own ``Queue`` members replaced by the SQS patch (tests compare against them)."""
 
@@ -192,19 +195,17 @@ def _patch_sqs() -> None:
                  "change_message_visibility"):
         if not hasattr(models.SQSBackend, name):
             raise AttributeError(f"SQSBackend.{name}")
-    for name in ("delete_message", "messages", "approximate_number_of_messages_delayed",
-                 "approximate_number_of_messages_not_visible"):
+    for name in _REPLACED_QUEUE_MEMBERS:
         if not hasattr(models.Queue, name):
             raise AttributeError(f"Queue.{name}")
     probe = models.Message("probe", "body")
     for name in ("visible_at", "delayed_until", "all_receipt_handles"):
         if not hasattr(probe, name):
             raise AttributeError(f"Message.{name}")
-    ORIGINAL.update({f"Queue.{name}": getattr(models.Queue, name) for name in (
-        "delete_message", "messages", "approximate_number_of_messages_delayed",
-        "approximate_number_of_messages_not_visible")})
     if not callable(getattr(models, "generate_receipt_handle", None)):
         raise AttributeError("generate_receipt_handle")
+    ORIGINAL.update({f"Queue.{name}": getattr(models.Queue, name)
+                     for name in _REPLACED_QUEUE_MEMBERS})
     models.generate_receipt_handle = _receipt_handle
     models.unix_time = _unix_time
     models.unix_time_millis = _unix_time_millis

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from lambdas.search.errors import ApiError, BadRequest, NotFound, Timeout, Unavailable
+from t4index.engine import root_cause
 from t4index.errors import IndexStateError, InvalidBucketName, QueryError
 
 MIN_CALL_SECONDS = 0.5
@@ -50,13 +51,8 @@ class DeadlineClient:
 
 
 def _root_reason(exc: BaseException) -> tuple[str, str]:
-    body = getattr(exc, "body", None)
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return "", ""
-    causes = error.get("root_cause") or [error]
-    first = causes[0] if isinstance(causes[0], dict) else error
-    return str(first.get("type", "")), str(first.get("reason", ""))[:MAX_REASON_CHARS]
+    kind, reason = root_cause(exc)
+    return kind, reason[:MAX_REASON_CHARS]
 
 
 def classify(exc: BaseException, buckets: tuple[str, ...]) -> ApiError:
