@@ -56,6 +56,12 @@ def conditional_index(alias: str, current: Current, document: dict[str, Any]) ->
     return action
 
 
+def conditional_update(alias: str, current: Current, fields: dict[str, Any]) -> dict[str, Any]:
+    """An action that sets ``fields`` of the stored document only if it is still ``current``."""
+    return {"_op_type": "update", "_index": alias, "_id": current.doc_id, "doc": fields,
+            "if_seq_no": current.seq_no, "if_primary_term": current.primary_term}
+
+
 def read_current(es: Any, index: str, doc_ids: list[str], fields: list[str]) -> dict[str, Current]:
     """The stored documents (only ``fields`` of their source) with their seq_no/primary_term."""
     if not doc_ids:
@@ -89,15 +95,19 @@ def write(es: Any, actions: list[dict[str, Any]], *, max_retries: int = 3) -> di
     Connection failures come back as results with status 0 (transient), never raised.
     """
     results: dict[str, ItemResult] = {}
-    for _ok, info in helpers.streaming_bulk(
-        es, actions, chunk_size=500, max_chunk_bytes=50 * 2**20, raise_on_error=False,
-        raise_on_exception=False, max_retries=max_retries, initial_backoff=0.5, max_backoff=8,
-        **WRITE_PARAMS,
-    ):
-        result = _result(info)
-        results[result.doc_id] = result
+    failure = "no answer from bulk"
+    try:
+        for _ok, info in helpers.streaming_bulk(
+            es, actions, chunk_size=500, max_chunk_bytes=50 * 2**20, raise_on_error=False,
+            raise_on_exception=False, max_retries=max_retries, initial_backoff=0.5,
+            max_backoff=8, **WRITE_PARAMS,
+        ):
+            result = _result(info)
+            results[result.doc_id] = result
+    except Exception as exc:  # noqa: BLE001 - the engine died mid-stream: unanswered = unwritten
+        failure = f"bulk interrupted: {type(exc).__name__}: {exc}"[:500]
     for action in actions:  # an exception may leave items without an answer
-        results.setdefault(action["_id"], ItemResult(action["_id"], 0, "no answer from bulk"))
+        results.setdefault(action["_id"], ItemResult(action["_id"], 0, failure))
     return results
 
 
@@ -113,12 +123,18 @@ def mirror_action(index: str, doc_id: str, source: dict[str, Any], seq_no: int) 
 
 
 def write_concrete(es: Any, actions: list[dict[str, Any]]) -> dict[tuple[str, str], ItemResult]:
-    """Send actions addressed to concrete indices (no ``require_alias``); results by (index, id)."""
+    """Send actions addressed to concrete indices (no ``require_alias``); results by (index, id).
+
+    Connection failures leave items without a result (the caller treats them as unwritten).
+    """
     results: dict[tuple[str, str], ItemResult] = {}
-    for _ok, info in helpers.streaming_bulk(
-        es, actions, chunk_size=500, max_chunk_bytes=50 * 2**20, raise_on_error=False,
-        raise_on_exception=False, max_retries=3, initial_backoff=0.5, max_backoff=8,
-    ):
-        (_, item), = info.items()
-        results[(str(item.get("_index")), str(item.get("_id")))] = _result(info)
+    try:
+        for _ok, info in helpers.streaming_bulk(
+            es, actions, chunk_size=500, max_chunk_bytes=50 * 2**20, raise_on_error=False,
+            raise_on_exception=False, max_retries=3, initial_backoff=0.5, max_backoff=8,
+        ):
+            (_, item), = info.items()
+            results[(str(item.get("_index")), str(item.get("_id")))] = _result(info)
+    except Exception:  # noqa: BLE001,S110 - unanswered items are reported as missing
+        pass
     return results

@@ -27,20 +27,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from indexer import bulk, versions
+from indexer import bulk, freshness, versions
 from indexer.errors import TransientError
 from indexer.events import EventParseError, ObjectEvent, parse_body, sequencer_newer
 from indexer.state import ObjectState, probe_state
 from t4index import fields as F
-from t4index._dates import to_es_date
+from t4index import outcomes
 from t4index.document import build_document
 from t4index.lifecycle import BucketIndex, bucket_indices, ensure_bucket_index, ensure_template
 from t4index.names import doc_id
 
 log = logging.getLogger("t4.indexer")
 
-COMPARED = [F.ETAG, F.VERSION_ID, F.LAST_MODIFIED, F.SIZE, F.DELETED, F.EXTRACTOR_VERSION,
-            F.SEQUENCER, F.EXTRACTION_STATUS]
 
 
 class ExtractionLike(Protocol):
@@ -95,12 +93,13 @@ def _group(events_by_message: dict[str, list[ObjectEvent]]) -> dict[tuple[str, s
     return keys
 
 
-def _same_state(stored: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
-    """True when the stored document already shows the wanted state (sequencers aside)."""
-    if stored is None:
-        return False
-    return all(stored.get(name) == value for name, value in wanted.items()
-               if name != F.SEQUENCER and (value is not None or name == F.DELETED))
+class _RetryLater(Exception):
+    """A key whose message must come back, with actions to write meanwhile (a document
+    recording a retryable outcome, so the object is findable and ``verify`` sees it)."""
+
+    def __init__(self, reason: str, actions: list[dict[str, Any]]) -> None:
+        super().__init__(reason)
+        self.actions = actions
 
 
 class Pipeline:
@@ -148,38 +147,45 @@ class Pipeline:
         return self._indices[bucket][1]
 
     # -- one key -------------------------------------------------------------
-    def _header(self, state: ObjectState, sequencer: str | None) -> dict[str, Any]:
-        """The fields compared to decide whether the stored document is current."""
-        if not state.exists:
-            return {F.DELETED: True, F.SEQUENCER: sequencer}
-        return {
-            F.ETAG: (state.etag or "").strip('"') or None,
-            F.VERSION_ID: state.version_id,
-            F.LAST_MODIFIED: to_es_date(state.last_modified) if state.last_modified else None,
-            F.SIZE: state.size,
-            F.DELETED: False,
-            F.EXTRACTOR_VERSION: self.extractor_version if not state.unreadable else None,
-            F.EXTRACTION_STATUS: "unreadable" if state.unreadable else None,
-            F.SEQUENCER: sequencer,
-        }
-
     def _document(self, state: ObjectState, entry: _Key, is_latest: bool = True,
-                  head: bytes | None = None) -> dict[str, Any]:
+                  head: bytes | None = None, current: bulk.Current | None = None
+                  ) -> dict[str, Any]:
+        """The document of ``state``; ``current`` is the stored one, if any.
+
+        Raises:
+            _RetryLater: extraction met a retryable failure (carries the document to
+                write meanwhile, as a bare document, not an action).
+        """
         if not state.exists:
             return build_document(bucket=entry.bucket, key=entry.key, deleted=True,
                                   sequencer=entry.sequencer, is_latest=True)
-        helium = state.helium or {}
+        helium = state.helium
         amz = {k: v for k, v in state.metadata.items() if k != "helium"}
         common = dict(
             bucket=state.bucket, key=state.key, version_id=state.version_id, size=state.size,
             etag=state.etag, last_modified=state.last_modified, content_type=state.content_type,
-            user_meta=helium.get("user_meta"), amz_meta=amz, sequencer=entry.sequencer,
-            is_latest=is_latest,
+            user_meta=helium.value.get("user_meta"), amz_meta=amz, sequencer=entry.sequencer,
+            is_latest=is_latest, meta_status=helium.status, meta_error=helium.problem,
+            meta_raw=helium.raw if helium.status == "unreadable" else None,
+            source_digest=freshness.source_digest(state), observed_at=state.observed_at,
         )
         if state.unreadable:
-            return build_document(**common, extraction_status="unreadable",
+            return build_document(**common, extraction_status=outcomes.UNREADABLE,
                                   extraction_error=state.unreadable)
-        extraction = self.extract(state, head)  # TransientError-like failures propagate
+        try:
+            extraction = self.extract(state, head)
+        except TransientError as exc:
+            # Tika or S3 down, overloaded or hung: not a property of the file. The message
+            # comes back; meanwhile the document records a retryable outcome (``verify``
+            # counts it, ``backfill``/``repair`` pick it up) unless it already shows this
+            # very object, whose text is better kept than replaced by none.
+            stored = current.source if current is not None else None
+            if stored is not None and not stored.get(F.DELETED) and \
+                    stored.get(F.SOURCE_DIGEST) == common["source_digest"]:
+                raise _RetryLater(str(exc), []) from exc
+            doc = build_document(**common, extraction_status=outcomes.UNAVAILABLE,
+                                 extraction_error=f"retry pending: {exc}")
+            raise _RetryLater(str(exc), [doc]) from exc
         return build_document(
             **common, text=extraction.text, extraction_status=extraction.status,
             extraction_error=extraction.error, extraction_truncated=extraction.truncated,
@@ -197,10 +203,17 @@ class Pipeline:
         # While a reindex fills a new index, a write is repeated there: an event must not
         # be skipped as "unchanged" when the copy into the new index may have failed.
         rewrite = entry.force or bool(self.mirror_indices(entry.bucket))
-        if not rewrite and _same_state(current.source, self._header(state, entry.sequencer)):
-            return []
         alias = self.bucket_index(entry.bucket).alias
-        return [bulk.conditional_index(alias, current, self._document(state, entry, head=head))]
+        if not rewrite and freshness.state_current(current.source, state,
+                                                   self.extractor_version):
+            stamp = freshness.settle_stamp(current.source, state)
+            return [bulk.conditional_update(alias, current, stamp)] if stamp else []
+        try:
+            doc = self._document(state, entry, head=head, current=current)
+        except _RetryLater as retry:
+            raise _RetryLater(str(retry), [bulk.conditional_index(alias, current, d)
+                                           for d in retry.actions]) from retry
+        return [bulk.conditional_index(alias, current, doc)]
 
     def _decide_versions(self, entry: _Key) -> list[dict[str, Any]]:
         index = self.bucket_index(entry.bucket)
@@ -211,7 +224,8 @@ class Pipeline:
             return bulk.Current(doc_id(entry.bucket, entry.key, version_id), None)
 
         version = self.extractor_version if not entry.force else "(forced)"
-        actions = []
+        actions: list[dict[str, Any]] = []
+        retry: _RetryLater | None = None
         for decision in versions.plan(rows, stored, absent, version):
             row, source = decision.row, decision.current.source
             if decision.kind == "write":
@@ -220,7 +234,21 @@ class Pipeline:
                 if not state.exists:
                     raise TransientError(f"version {decision.version_id} of s3://{entry.bucket}/"
                                          f"{entry.key} vanished while indexing")
-                doc = self._document(state, entry, is_latest=row.is_latest, head=head)
+                if not entry.force and freshness.state_current(source, state,
+                                                               self.extractor_version):
+                    # the listing could not prove it (``confirm``), the state does
+                    if source is None or source.get(F.IS_LATEST) == row.is_latest:
+                        continue
+                    doc = versions.flagged(source, is_latest=row.is_latest)
+                else:
+                    try:
+                        doc = self._document(state, entry, is_latest=row.is_latest, head=head,
+                                             current=decision.current)
+                    except _RetryLater as exc:
+                        retry = retry or exc
+                        actions += [bulk.conditional_index(index.alias, decision.current, d)
+                                    for d in exc.actions]
+                        continue
             elif decision.kind == "marker":
                 assert row is not None
                 doc = build_document(bucket=entry.bucket, key=entry.key, deleted=True,
@@ -233,6 +261,8 @@ class Pipeline:
                 assert source is not None
                 doc = versions.flagged(source, is_latest=False, deleted=True)
             actions.append(bulk.conditional_index(index.alias, decision.current, doc))
+        if retry is not None:
+            raise _RetryLater(str(retry), actions) from retry
         return actions
 
     def _try_decide(self, ident: str, entry: _Key, current: bulk.Current | None,
@@ -308,7 +338,8 @@ class Pipeline:
                     self.es.indices.refresh(index=index)
                     current: dict[str, bulk.Current | None] = dict.fromkeys(id_map)
                 else:
-                    current = dict(bulk.read_current(self.es, index, list(id_map), COMPARED))
+                    current = dict(bulk.read_current(self.es, index, list(id_map),
+                                                       freshness.FIELDS))
             except Exception as exc:  # noqa: BLE001 - Elasticsearch unreachable: all retry
                 for entry in entries:
                     self._fail(entry, f"Elasticsearch unavailable: {exc}", result)
@@ -318,7 +349,10 @@ class Pipeline:
             with ThreadPoolExecutor(max_workers=self.threads) as pool:
                 decided = pool.map(lambda item: self._try_decide(*item, remaining_ms), work)
                 for _ident, entry, outcome in decided:
-                    if isinstance(outcome, BaseException):
+                    if isinstance(outcome, _RetryLater):
+                        self._fail(entry, f"retry later: {outcome}", result)
+                        actions += [(entry, action) for action in outcome.actions]
+                    elif isinstance(outcome, BaseException):
                         if not isinstance(outcome, TransientError | TimeoutError):
                             log.exception("s3://%s/%s failed", entry.bucket, entry.key,
                                           exc_info=outcome)
@@ -341,6 +375,11 @@ class Pipeline:
         for entry, action in actions:
             ident = action["_id"]
             answer = answers[ident]
+            if action["_op_type"] == "update":  # a settle stamp on a current document
+                result.unchanged += 1
+                if answer.conflict:
+                    conflicts[(entry.bucket, entry.key)] = entry
+                continue
             if answer.ok:
                 result.written += 1
                 if entry.event_time is not None:

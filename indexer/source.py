@@ -20,11 +20,11 @@ Throttling and 5xx are retried here first, with capped exponential backoff
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, Protocol, runtime_checkable
 
 from t4._retry import RetryPolicy, is_retryable
+from t4index import helium
 
 DEFAULT_CHUNK = 1 * 2**20
 
@@ -83,19 +83,7 @@ def helium_format(user_metadata: Mapping[str, str] | None) -> str | None:
     Returns:
         ``format.name``, else ``target``, else None (also for unreadable ``helium``).
     """
-    raw = (user_metadata or {}).get("helium")
-    if not raw:
-        return None
-    try:
-        helium = json.loads(raw)
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(helium, dict):
-        return None
-    fmt = helium.get("format")
-    name = fmt.get("name") if isinstance(fmt, dict) else None
-    name = name or helium.get("target")
-    return name if isinstance(name, str) and name else None
+    return helium.decode(user_metadata).format_name
 
 
 def _clip(start: int, end: int, size: int) -> tuple[int, int] | None:

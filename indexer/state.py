@@ -8,11 +8,12 @@ writes that (with optimistic concurrency, see ``indexer.pipeline``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from indexer.errors import TransientError
 from indexer.source import ObjectGone, ObjectUnreadable, SourceUnavailable, translate
+from t4index import helium as helium_codec
 
 ARCHIVED_CLASSES = {"GLACIER", "DEEP_ARCHIVE"}
 
@@ -32,20 +33,12 @@ class ObjectState:
     metadata: dict[str, str] = field(default_factory=dict)
     storage_class: str | None = None
     unreadable: str | None = None  # why the content cannot be read (not retried)
+    observed_at: datetime | None = None  # when the read that produced this state started
 
     @property
-    def helium(self) -> dict[str, Any] | None:
-        """The T4 client's ``helium`` metadata, decoded; None when absent or not JSON."""
-        import json
-
-        raw = self.metadata.get("helium")
-        if not raw:
-            return None
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            return None
-        return value if isinstance(value, dict) else None
+    def helium(self) -> helium_codec.Helium:
+        """The T4 client's ``helium`` metadata, decoded (see ``t4index.helium``)."""
+        return helium_codec.decode(self.metadata)
 
 
 def _status(exc: BaseException) -> int:
@@ -66,8 +59,8 @@ PROBE_BYTES = 64 * 1024
 """What ``probe_state`` reads: the extractor's first read, so a small object costs one GET."""
 
 
-def _from_response(bucket: str, key: str, resp: dict[str, Any], size: int | None
-                   ) -> ObjectState:
+def _from_response(bucket: str, key: str, resp: dict[str, Any], size: int | None,
+                   observed_at: datetime) -> ObjectState:
     storage = resp.get("StorageClass")
     unreadable = None
     restore = resp.get("Restore") or ""
@@ -80,7 +73,7 @@ def _from_response(bucket: str, key: str, resp: dict[str, Any], size: int | None
         etag=resp.get("ETag"), last_modified=resp.get("LastModified"),
         content_type=resp.get("ContentType"),
         metadata={k.lower(): v for k, v in (resp.get("Metadata") or {}).items()},
-        storage_class=storage, unreadable=unreadable)
+        storage_class=storage, unreadable=unreadable, observed_at=observed_at)
 
 
 def probe_state(s3: Any, bucket: str, key: str, version_id: str | None = None,
@@ -100,6 +93,7 @@ def probe_state(s3: Any, bucket: str, key: str, version_id: str | None = None,
     kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": f"bytes=0-{prefix_bytes - 1}"}
     if version_id:
         kwargs["VersionId"] = version_id
+    started = datetime.now(UTC)
     try:
         resp = s3.get_object(**kwargs)
         body = resp["Body"]
@@ -118,7 +112,7 @@ def probe_state(s3: Any, bucket: str, key: str, version_id: str | None = None,
         raise error from exc
     content_range = resp.get("ContentRange") or ""
     size = int(content_range.rsplit("/", 1)[1]) if "/" in content_range else len(prefix)
-    return _from_response(bucket, key, resp, size), prefix
+    return _from_response(bucket, key, resp, size, started), prefix
 
 
 def head_state(s3: Any, bucket: str, key: str, version_id: str | None = None) -> ObjectState:
@@ -134,6 +128,7 @@ def head_state(s3: Any, bucket: str, key: str, version_id: str | None = None) ->
     kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if version_id:
         kwargs["VersionId"] = version_id
+    started = datetime.now(UTC)
     try:
         head = s3.head_object(**kwargs)
     except Exception as exc:  # noqa: BLE001 - classified by the one S3 error table
@@ -142,6 +137,6 @@ def head_state(s3: Any, bucket: str, key: str, version_id: str | None = None) ->
             return ObjectState(bucket, key, exists=False, version_id=version_id)
         if isinstance(error, ObjectUnreadable):  # 403; 400 for SSE-C without its key
             return ObjectState(bucket, key, exists=True, version_id=version_id,
-                               unreadable=f"{error.reason} on HEAD")
+                               unreadable=f"{error.reason} on HEAD", observed_at=started)
         raise error from exc
-    return _from_response(bucket, key, head, head.get("ContentLength"))
+    return _from_response(bucket, key, head, head.get("ContentLength"), started)

@@ -16,12 +16,13 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from indexer import freshness
 from indexer.bulk import Current
 from indexer.errors import TransientError
 from t4index import fields as F
 from t4index._dates import to_es_date
 
-NULL_VERSION = "null"  # S3's version id of objects written while versioning was off
+NULL_VERSION = freshness.NULL_VERSION
 
 
 @dataclass(frozen=True)
@@ -85,15 +86,6 @@ def read_stored(es: Any, index: str, key: str) -> dict[str, Current]:
     return out
 
 
-def _same_content(stored: dict[str, Any], row: VersionRow, extractor_version: str) -> bool:
-    return (not stored.get(F.DELETED)
-            and stored.get(F.ETAG) == (row.etag or "").strip('"')
-            and stored.get(F.SIZE) == row.size
-            and stored.get(F.EXTRACTOR_VERSION) in (extractor_version, None)
-            and (row.last_modified is None
-                 or stored.get(F.LAST_MODIFIED) == to_es_date(row.last_modified)))
-
-
 def plan(rows: list[VersionRow], stored: dict[str, Current], absent: Any,
          extractor_version: str) -> list[Decision]:
     """What to write so the key's documents show ``rows``; ``absent(version_id)`` -> a Current
@@ -108,7 +100,10 @@ def plan(rows: list[VersionRow], stored: dict[str, Current], absent: Any,
             if source is None or not source.get(F.DELETED) or \
                     source.get(F.IS_LATEST) != row.is_latest:
                 decisions.append(Decision("marker", row.version_id, current, row))
-        elif source is None or not _same_content(source, row, extractor_version):
+        elif freshness.listing_verdict(
+                source, etag=row.etag, size=row.size, last_modified=row.last_modified,
+                extractor_version=extractor_version, version_id=row.version_id) != "current":
+            # ``confirm`` too: the pipeline reads the version and skips it if current
             decisions.append(Decision("write", row.version_id, current, row))
         elif source.get(F.IS_LATEST) != row.is_latest:
             decisions.append(Decision("flag", row.version_id, current, row))

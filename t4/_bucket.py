@@ -19,10 +19,12 @@ from typing import Any
 
 from t4 import _formats, _meta
 from t4._errors import (
+    AccessDeniedError,
     DeleteError,
     DeleteFailure,
     InvalidLocationError,
     NotFoundError,
+    S3Error,
     TransferError,
     UnsafeKeyError,
     describe,
@@ -144,6 +146,20 @@ class Bucket:
                 "give the object's full key"
             )
         return key, version_id
+
+    @classmethod
+    def _write_key(cls, key: str) -> str:
+        """``key`` checked for a write: a version cannot be chosen on write.
+
+        Raises:
+            InvalidLocationError: the key ends with ``?versionId=...``, is a folder or too long.
+        """
+        if isinstance(key, str) and split_version(key)[1] is not None:
+            raise InvalidLocationError(
+                f"{key!r} names a version, and a version cannot be chosen on write "
+                "(S3 assigns version ids); give the key without '?versionId=...'"
+            )
+        return cls._file_key(key, None)[0]
 
     # --- introspection ----------------------------------------------------------------------
 
@@ -437,7 +453,7 @@ class Bucket:
             FileNotFoundError, IsADirectoryError: ``path`` is not a file.
             AccessDeniedError, NotFoundError (no bucket), S3Error.
         """
-        key = self._file_key(key, None)[0]
+        key = self._write_key(key)
         src = Path(path)
         if src.is_dir():
             raise IsADirectoryError(f"{str(src)!r} is a folder; use put_dir")
@@ -462,7 +478,7 @@ class Bucket:
             MetadataTooLargeError: the metadata would exceed 2 KB (nothing uploaded).
             AccessDeniedError, NotFoundError (no bucket), S3Error.
         """
-        key = self._file_key(key, None)[0]
+        key = self._write_key(key)
         fmt = _formats.for_object(obj, key)
         helium = _meta.build_helium(meta, fmt.helium(), fmt.name)
         metadata = _meta.encode(helium, describe(self.name, key))
@@ -504,7 +520,7 @@ class Bucket:
         metadata = _meta.encode(_meta.build_helium(meta), describe(self.name, base + "*"))
         plan = [(base + rel, path) for rel, path in local_files(src)]
         for key, _ in plan:
-            check_key(key)
+            self._write_key(key)
         total = sum(p.stat().st_size for _, p in plan)
 
         def work(item: tuple[str, Path]) -> int:
@@ -561,8 +577,13 @@ class Bucket:
         def flush() -> None:
             nonlocal deleted
             objects = [{"Key": k} for k in batch]
-            resp = self._call(lambda: self._client.delete_objects(
-                Bucket=self.name, Delete={"Objects": objects, "Quiet": True}), base)
+            try:
+                resp = self._call(lambda: self._client.delete_objects(
+                    Bucket=self.name, Delete={"Objects": objects, "Quiet": True}), base)
+            except S3Error:
+                # The whole request was refused, e.g. for a key that XML cannot carry (a
+                # control character): delete key by key, so one bad key costs only itself.
+                resp = {"Errors": self._delete_each(batch)}
             errs = resp.get("Errors", [])
             failures.extend(
                 DeleteFailure(e.get("Key", ""), e.get("VersionId"), e.get("Code", ""),
@@ -587,6 +608,18 @@ class Bucket:
                 failures,
             )
         return deleted
+
+    def _delete_each(self, keys: list[str]) -> list[dict[str, str]]:
+        """Delete ``keys`` one request each; the refused ones in ``DeleteObjects``' error shape."""
+        errors = []
+        for key in keys:
+            try:
+                self._call(lambda key=key: self._client.delete_object(Bucket=self.name, Key=key),
+                           key)
+            except (S3Error, AccessDeniedError) as exc:
+                errors.append({"Key": key, "Code": getattr(exc, "code", None) or
+                               type(exc).__name__, "Message": str(exc)})
+        return errors
 
     # --- search -----------------------------------------------------------------------------
 

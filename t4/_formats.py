@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from t4._errors import FormatError
+from t4index import helium as helium_codec
 
 _DATA_EXTRA = "install the data extras: pip install 't4-search[data]'"
 
@@ -271,15 +272,6 @@ def _split_content_type(content_type: str | None) -> tuple[str, str | None]:
     return main.lower(), charset
 
 
-def helium_format_name(helium: dict[str, Any] | None) -> str | None:
-    """The format name recorded in ``helium``: ``format.name``, then ``target``."""
-    if not helium:
-        return None
-    fmt = helium.get("format")
-    name = fmt.get("name") if isinstance(fmt, dict) else None
-    return name or helium.get("target") or None
-
-
 def for_reading(
     key: str, helium: dict[str, Any] | None, content_type: str | None
 ) -> tuple[Format, str]:
@@ -290,7 +282,7 @@ def for_reading(
     """
     main_type, charset = _split_content_type(content_type)
     charset = charset or "utf-8"
-    name = helium_format_name(helium)
+    name = helium_codec.format_name(helium)
     if name is not None:
         name = ALIASES.get(name, name)
         if name in PICKLE_NAMES:

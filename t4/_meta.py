@@ -15,13 +15,13 @@ it before any upload.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from t4._errors import MetadataError, MetadataTooLargeError
+from t4index import helium as codec
+from t4index.helium import HELIUM
 
-HELIUM = "helium"
 MAX_USER_METADATA_BYTES = 2048
 
 
@@ -32,15 +32,10 @@ def build_helium(meta: Mapping[str, Any] | None, fmt: dict[str, Any] | None = No
     Raises:
         MetadataError: ``meta`` is not a mapping.
     """
-    if meta is None:
-        meta = {}
-    if not isinstance(meta, Mapping):
-        raise MetadataError(f"meta must be a dict of JSON values, not {type(meta).__name__}")
-    helium: dict[str, Any] = {"user_meta": dict(meta)}
-    if fmt is not None:
-        helium["format"] = fmt
-        helium["target"] = target
-    return helium
+    try:
+        return codec.build(meta, fmt, target)
+    except TypeError as exc:
+        raise MetadataError(str(exc)) from exc
 
 
 def user_metadata_size(metadata: Mapping[str, str]) -> int:
@@ -56,7 +51,7 @@ def encode(helium: dict[str, Any], where: str) -> dict[str, str]:
         MetadataTooLargeError: its size is over 2,048 bytes (the message names both).
     """
     try:
-        text = json.dumps(helium, allow_nan=False)
+        text = codec.encode(helium)
     except (TypeError, ValueError) as exc:
         raise MetadataError(f"metadata for {where} is not JSON serializable: {exc}") from exc
     metadata = {HELIUM: text}
@@ -76,21 +71,14 @@ def decode(metadata: Mapping[str, str] | None, where: str) -> dict[str, Any] | N
     Raises:
         MetadataError: ``helium`` is present but not a JSON object.
     """
-    text = (metadata or {}).get(HELIUM)
-    if text is None:
+    decoded = codec.decode(metadata)
+    if decoded.status == codec.META_NONE:
         return None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise MetadataError(f"the {HELIUM!r} metadata of {where} is not JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise MetadataError(f"the {HELIUM!r} metadata of {where} is not a JSON object")
-    return value
+    if decoded.status == codec.META_UNREADABLE:
+        raise MetadataError(f"the {HELIUM!r} metadata of {where} is {decoded.problem}")
+    return decoded.value
 
 
 def user_meta(helium: dict[str, Any] | None) -> dict[str, Any]:
     """The user metadata inside ``helium`` (``{}`` when there is none)."""
-    if not helium:
-        return {}
-    value = helium.get("user_meta")
-    return value if isinstance(value, dict) else {}
+    return codec.user_meta(helium)

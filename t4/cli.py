@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 from t4._bucket import Bucket, Progress
 from t4._config import config
-from t4._errors import MetadataError, T4Error
+from t4._errors import InvalidLocationError, MetadataError, T4Error
 from t4._paths import S3Location, is_folder_marker
 
 
@@ -169,6 +169,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
                                progress=_bar(args, f"get s3://{loc.bucket}/{loc.key}"))
         out.write(f"{written}\n")
     elif args.command == "put":
+        if loc.version_id is not None:
+            raise InvalidLocationError(
+                f"{args.url!r} names a version, and a version cannot be chosen on write "
+                "(S3 assigns version ids); give the URL without '?versionId=...'")
         meta = _parse_meta(args.meta)
         src = Path(args.src)
         if src.is_dir():

@@ -167,6 +167,11 @@ def build_document(
     sequencer: str | None = None,
     is_latest: bool = True,
     indexed_at: datetime | None = None,
+    meta_status: str | None = None,
+    meta_error: str | None = None,
+    meta_raw: str | None = None,
+    source_digest: str | None = None,
+    observed_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The document of one object (or version, or delete marker when ``deleted``).
 
@@ -174,6 +179,10 @@ def build_document(
     wrapper); ``amz_meta`` the other ``x-amz-meta-*`` headers. ``text`` is capped
     at ``MAX_TEXT_CHARS`` (``extraction_truncated`` is then set).
     ``indexed_at`` defaults to now.
+    ``meta_status``/``meta_error`` say how the ``helium`` header read
+    (``t4index.helium``); ``meta_raw``, the text of an unreadable header, is
+    kept searchable in ``meta_text``. ``source_digest`` and ``observed_at`` are
+    what the indexer's freshness rule compares (``indexer.freshness``).
 
     Returns:
         A dict of the fields in ``t4index.fields``; None values are left out.
@@ -203,7 +212,8 @@ def build_document(
     if text is not None:
         capped, cut = cap_text(text)
         truncated = truncated or cut
-    meta_text = " ".join([flat.text, *(f"{n} {v}" for n, v in amz_stored.items())]).strip()
+    meta_text = " ".join([flat.text, clean_string(meta_raw or ""),
+                          *(f"{n} {v}" for n, v in amz_stored.items())]).strip()
     doc: dict[str, Any] = {
         f.BUCKET: bucket,
         f.KEY: key,
@@ -222,6 +232,10 @@ def build_document(
         f.META_PAIRS: flat.pairs,
         f.META_TEXT: meta_text[:MAX_META_TEXT_CHARS] or None,
         f.META_TRUNCATED: flat.truncated,
+        f.META_STATUS: meta_status,
+        f.META_ERROR: clean_string(meta_error)[:MAX_ERROR_CHARS] if meta_error else None,
+        f.SOURCE_DIGEST: source_digest,
+        f.OBSERVED_AT: to_es_date(observed_at) if observed_at else None,
         f.AMZ_META: amz_stored or None,
         f.AMZ_META_KV: amz_kv,
         f.TEXT: capped,

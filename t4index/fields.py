@@ -47,6 +47,16 @@ META_TEXT = "meta_text"
 META_TRUNCATED = "meta_truncated"
 """True when metadata had more leaves than ``document.MAX_META_PAIRS``."""
 
+META_STATUS = "meta_status"
+"""How the ``helium`` header read: ``none``, ``ok`` or ``unreadable`` (``t4index.helium``)."""
+META_ERROR = "meta_error"
+"""Why ``helium`` is unreadable; its raw text is then in ``meta_text`` (searchable)."""
+
+SOURCE_DIGEST = "source_digest"
+"""A digest of everything the document records from S3 (``indexer.freshness``)."""
+OBSERVED_AT = "observed_at"
+"""When the indexer read the object's state from S3 (the document shows S3 as of then)."""
+
 AMZ_META = "amz_meta"
 """Plain ``x-amz-meta-*`` metadata (other than ``helium``) as given; stored, not indexed."""
 AMZ_META_KV = "amz_meta_kv"

@@ -13,7 +13,7 @@ from typing import Any
 from t4index import fields as f
 from t4index.names import INDEX_PATTERN
 
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2
 """Bump when the mapping changes incompatibly; a new concrete index is rolled out."""
 HIGHLIGHT_MAX_ANALYZED_OFFSET = 1_000_000
 """``index.highlight.max_analyzed_offset``: stored text is capped at this length."""
@@ -65,6 +65,10 @@ def mappings() -> dict[str, Any]:
             },
             f.META_TEXT: {"type": "text"},
             f.META_TRUNCATED: {"type": "boolean"},
+            f.META_STATUS: dict(_KEYWORD),
+            f.META_ERROR: {"type": "keyword", "index": False, "doc_values": False},
+            f.SOURCE_DIGEST: dict(_KEYWORD),
+            f.OBSERVED_AT: {"type": "date"},
             f.AMZ_META: dict(_STORED_ONLY),
             f.AMZ_META_KV: dict(_LONG_KEYWORD),
             f.TEXT: {"type": "text"},

@@ -15,6 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from indexer.errors import IndexerError
+
+
+class CheckpointError(IndexerError):
+    """A checkpoint file that cannot be read; the message says how to start over."""
+
 
 def default_path(source: str, mode: str = "backfill") -> Path:
     """``$XDG_CACHE_HOME/t4-search/backfill/<hash of source and mode>.json``."""
@@ -32,11 +38,23 @@ class Checkpoint:
     mode: str = "backfill"
 
     def load(self) -> Any:
-        """The saved position (a key, or an inventory ``[file, row]``), or None to start over."""
+        """The saved position (a key, or an inventory ``[file, row]``), or None to start over.
+
+        Raises:
+            CheckpointError: the file exists but is not a checkpoint (corrupt).
+        """
         try:
             data = json.loads(self.path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+        except FileNotFoundError:
             return None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CheckpointError(
+                f"the checkpoint {self.path} is corrupt ({exc}); run again with --restart "
+                "to start over, or delete the file") from exc
+        if not isinstance(data, dict):
+            raise CheckpointError(
+                f"the checkpoint {self.path} is not a checkpoint; run again with --restart "
+                "to start over, or delete the file")
         if data.get("source") != self.source or data.get("mode") != self.mode:
             return None
         return None if data.get("done") else data.get("position")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from indexer.backfill.checkpoint import Checkpoint, default_path
+from indexer.backfill.failures import BackfillError, check_bucket, describe
 from indexer.backfill.progress import Progress, format_line
 from indexer.errors import IndexerError
 from t4index.errors import T4IndexError
@@ -113,11 +114,16 @@ def _backfill(args: argparse.Namespace, out: TextIO) -> int:
 
     bucket, prefix = parse_s3_url(args.url)
     pipeline = _pipeline(args.threads)
+    check_bucket(pipeline.s3, bucket)
     source_name, source, totals = args.url, None, None
     if args.inventory:
         from indexer.backfill.inventory import iter_inventory, read_manifest
 
-        manifest = read_manifest(pipeline.s3, args.inventory)
+        try:
+            manifest = read_manifest(pipeline.s3, args.inventory)
+        except Exception as exc:  # noqa: BLE001 - one line for the user
+            raise BackfillError(f"cannot read the inventory manifest: "
+                                f"{describe(exc, args.inventory)}") from exc
         if manifest.source_bucket != bucket:
             raise ValueError(f"{args.inventory} inventories {manifest.source_bucket}, not {bucket}")
         source_name = args.inventory
@@ -133,7 +139,12 @@ def _backfill(args: argparse.Namespace, out: TextIO) -> int:
         from indexer.backfill.enqueue import enqueue, resolve_queue
 
         sqs = boto3.client("sqs")
-        url = resolve_queue(sqs, args.enqueue)
+        try:
+            url = resolve_queue(sqs, args.enqueue)
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        except Exception as exc:  # noqa: BLE001 - one line for the user
+            raise BackfillError(f"cannot use the --enqueue queue: "
+                                f"{describe(exc, args.enqueue)}") from exc
 
         def sink(objects: Any) -> int:
             return enqueue(sqs, url, bucket, objects, records_per_message=args.records_per_message)
@@ -141,6 +152,14 @@ def _backfill(args: argparse.Namespace, out: TextIO) -> int:
     checkpoint = Checkpoint(args.checkpoint or default_path(source_name, mode), source_name, mode)
     if args.restart:
         checkpoint.clear()
+    try:  # an unwritable checkpoint fails now, not after the first chunk's work
+        checkpoint.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(checkpoint.path, "a"):
+            pass
+    except OSError as exc:
+        raise BackfillError(f"cannot write the checkpoint: {describe(exc, str(checkpoint.path))}"
+                            "; pass --checkpoint PATH in a writable folder") from exc
+    checkpoint.load()  # a corrupt checkpoint is an error before any work
     bar = Bar()
     last: list[Progress] = []
 
@@ -170,7 +189,9 @@ def _repair(args: argparse.Namespace, out: TextIO) -> int:
     from indexer.backfill.repair import repair
 
     bucket, prefix = parse_s3_url(args.url)
-    summary = repair(_pipeline(), bucket, prefix, index_missing=not args.no_index_missing)
+    pipeline = _pipeline()
+    check_bucket(pipeline.s3, bucket)
+    summary = repair(pipeline, bucket, prefix, index_missing=not args.no_index_missing)
     print(f"{args.url}: {summary.listed:,} objects, {summary.documents:,} live documents, "
           f"{summary.stale:,} without object ({summary.tombstoned:,} tombstoned), "
           f"{summary.missing:,} without document ({summary.indexed:,} indexed), "
@@ -200,3 +221,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     except (ValueError, RuntimeError, IndexerError, T4IndexError) as exc:
         print(f"t4-backfill: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - AWS, engine and file errors: one line, no traceback
+        print(f"t4-backfill: {describe(exc)}", file=sys.stderr)
+        return 1

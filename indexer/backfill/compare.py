@@ -1,11 +1,10 @@
-"""Which listed objects the index already shows: decided from the listing, without GET or HEAD.
+"""Which listed objects the index already shows: decided from the listing and one ``mget``.
 
-An object is unchanged when its document exists, is not a tombstone, and holds
-the listing's etag, size and last modified (compared to the second: HEAD, which
-the pipeline stores, has second precision), written by the current extractor
-version (or marked ``unreadable``, which no extractor changes). ListObjectsV2 has
-no version ids; in a versioned bucket a new current version always changes the
-last modified and almost always the etag.
+The rule is ``indexer.freshness`` (the one rule of the project). A listing has no
+content type or metadata, so an object whose document was made within seconds
+of its last modification is sent on with the changed ones: the pipeline reads its
+state and skips it when it is current (``confirm``). Unchanged objects whose
+documents settled cost no S3 request beyond the LIST.
 """
 
 from __future__ import annotations
@@ -13,39 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from indexer import freshness
 from indexer.backfill.listing import Listed
-from t4index import fields as F
-from t4index._dates import to_es_date
 from t4index.names import doc_id
-
-HEADER_FIELDS = [F.ETAG, F.SIZE, F.LAST_MODIFIED, F.DELETED, F.EXTRACTOR_VERSION,
-                 F.EXTRACTION_STATUS]
-
-
-def _second(value: Any) -> str | None:
-    text = to_es_date(value) if value is not None else None
-    return text[:19] if text else None
-
-
-def is_unchanged(listed: Listed, stored: dict[str, Any] | None, extractor_version: str) -> bool:
-    """True when ``stored`` (a document's header fields) already shows ``listed``."""
-    if not stored or stored.get(F.DELETED):
-        return False
-    current_extraction = (stored.get(F.EXTRACTOR_VERSION) == extractor_version
-                          or stored.get(F.EXTRACTION_STATUS) == "unreadable")
-    return (current_extraction
-            and (stored.get(F.ETAG) or None) == ((listed.etag or "").strip('"') or None)
-            and stored.get(F.SIZE) == listed.size
-            and _second(stored.get(F.LAST_MODIFIED)) == _second(listed.last_modified))
 
 
 def stored_headers(es: Any, index: str, bucket: str,
                    keys: Sequence[str]) -> dict[str, dict[str, Any] | None]:
-    """``{key: header fields of its document, or None}`` in one ``mget``."""
+    """``{key: the fields the freshness rule reads, or None}`` in one ``mget``."""
     if not keys:
         return {}
     ids = {doc_id(bucket, key): key for key in keys}
-    resp = es.mget(index=index, ids=list(ids), source_includes=HEADER_FIELDS, realtime=True)
+    resp = es.mget(index=index, ids=list(ids), source_includes=freshness.FIELDS, realtime=True)
     out: dict[str, dict[str, Any] | None] = dict.fromkeys(keys)
     for doc in resp["docs"]:
         if doc.get("found"):
@@ -53,8 +31,16 @@ def stored_headers(es: Any, index: str, bucket: str,
     return out
 
 
+def verdict(listed: Listed, stored: dict[str, Any] | None,
+            extractor_version: str) -> freshness.Verdict:
+    """The freshness verdict of one listed object against its stored document."""
+    return freshness.listing_verdict(stored, etag=listed.etag, size=listed.size,
+                                     last_modified=listed.last_modified,
+                                     extractor_version=extractor_version)
+
+
 def changed(es: Any, index: str, bucket: str, objects: Sequence[Listed],
             extractor_version: str) -> list[Listed]:
-    """The objects of ``objects`` whose documents are missing or out of date."""
+    """The objects of ``objects`` whose documents are missing, out of date or unproven."""
     stored = stored_headers(es, index, bucket, [o.key for o in objects])
-    return [o for o in objects if not is_unchanged(o, stored[o.key], extractor_version)]
+    return [o for o in objects if verdict(o, stored[o.key], extractor_version) != "current"]

@@ -27,6 +27,7 @@ from indexer import bulk
 from indexer.backfill.listing import chunked
 from indexer.backfill.scan import pit_scan
 from t4index.lifecycle import (
+    bucket_indices,
     delete_index,
     ensure_bucket_index,
     prepare_version,
@@ -110,9 +111,13 @@ def reindex(es: Any, bucket: str, new_version: int, *, grace_s: float = 90.0,
     batch (the Lambda timeout), so that every writer mirrors before the copy starts.
 
     Raises:
-        ReindexError: ``new_version`` is not above the alias's current version, or
+        ReindexError: the bucket has no index (nothing is created), ``new_version``
+            is not above the alias's current version, or
             documents could not be copied (the alias is then left where it was).
     """
+    if not bucket_indices(es, bucket):
+        raise ReindexError(f"bucket {bucket!r} has no index yet, so there is nothing to "
+                           f"reindex; index it with: t4-backfill backfill s3://{bucket}")
     current = ensure_bucket_index(es, bucket)
     if new_version <= current.mapping_version:
         raise ReindexError(f"bucket {bucket!r} is at mapping version {current.mapping_version}; "

@@ -20,7 +20,7 @@ import tempfile
 from typing import IO, Any
 
 from indexer.extract._model import Extraction, ExtractLimits, Status, failed, finish
-from indexer.extract._tika import TikaClient, TikaRefused, TikaTimeout
+from indexer.extract._tika import TikaClient, TikaRefused, TikaTimeout, TikaUnavailable
 from indexer.source import ObjectSource
 
 EXTRACTOR = "tika"
@@ -165,13 +165,30 @@ def extract_document(source: ObjectSource, limits: ExtractLimits,
             return too_large
         length = tmp.seek(0, 2)
         tmp.seek(0)
-        try:
-            docs = tika.rmeta(tmp, length, timeout=limits.tika_timeout,
+        def parse() -> list[dict[str, Any]]:
+            tmp.seek(0)
+            return tika.rmeta(tmp, length, timeout=limits.tika_timeout,
                               write_limit=limits.max_chars, filename=source.key.rsplit("/")[-1],
                               content_type=ctype)
+
+        try:
+            try:
+                docs = parse()
+            except TikaTimeout:
+                # A timeout is the file's only when Tika is healthy: a hung, overloaded or
+                # restarting Tika times out on everything (retry later). A Tika just back
+                # from a stall may still be draining its backlog: one more try, once it
+                # answers a tiny request, before the timeout counts against the file.
+                if not tika.healthy():
+                    raise
+                docs = parse()
         except TikaTimeout as exc:
+            if not tika.healthy():
+                raise TikaUnavailable(f"{exc}, and Tika does not answer a tiny request either "
+                                      "(hung, overloaded or restarting)") from exc
             return failed(EXTRACTOR, Status.TIMEOUT,
-                          f"{exc} (tika_timeout={limits.tika_timeout:g})", content_type=ctype)
+                          f"{exc} twice (tika_timeout={limits.tika_timeout:g}) while Tika "
+                          "answered other requests", content_type=ctype)
         except TikaRefused as exc:
             status = Status.ENCRYPTED if "Encrypted" in exc.body else (
                 Status.UNSUPPORTED if exc.status == 415 else Status.CORRUPT)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from t4index import outcomes
+
 EXTRACTOR_VERSION = "1"
 """Bumped whenever the text or metadata extracted from the same bytes changes.
 
@@ -25,16 +27,20 @@ re-extracts the documents made by an older one.
 
 
 class Status(StrEnum):
-    """The outcome of one extraction (stored in the document's status field)."""
+    """The outcome of one extraction (stored in the document's status field).
 
-    OK = "ok"                    # the whole content was read and indexed
-    TRUNCATED = "truncated"      # a bound was hit: a prefix of the content is indexed
-    TOO_LARGE = "too_large"      # larger than ``max_bytes`` for a whole-file format: metadata only
-    TIMEOUT = "timeout"          # Tika did not answer within ``tika_timeout`` (not retried)
-    ENCRYPTED = "encrypted"      # password protected
-    CORRUPT = "corrupt"          # the parser refused the bytes (partial text may be indexed)
-    UNSUPPORTED = "unsupported"  # no extractor for this format (binary, archive, no Tika)
-    UNREADABLE = "unreadable"    # S3 refused to serve the bytes (archived, SSE-C, KMS, 403)
+    The values and which are final live in ``t4index.outcomes``.
+    """
+
+    OK = outcomes.OK
+    TRUNCATED = outcomes.TRUNCATED
+    TOO_LARGE = outcomes.TOO_LARGE
+    TIMEOUT = outcomes.TIMEOUT      # Tika timed out on this file while healthy (final)
+    ENCRYPTED = outcomes.ENCRYPTED
+    CORRUPT = outcomes.CORRUPT
+    UNSUPPORTED = outcomes.UNSUPPORTED
+    UNREADABLE = outcomes.UNREADABLE
+    UNAVAILABLE = outcomes.UNAVAILABLE  # retryable: Tika or S3 down, overloaded or hung
 
 
 class TransientExtractionError(Exception):

@@ -141,6 +141,23 @@ class TikaClient:
             raise TikaRefused(200, "answer is not a list of metadata objects")
         return answer
 
+    def healthy(self, timeout: float = 5.0) -> bool:
+        """Whether Tika parses a tiny text within ``timeout`` seconds right now.
+
+        Goes through the same parsing path as :meth:`rmeta` (a status page can answer
+        while every parser thread hangs). Never raises.
+        """
+        try:
+            response = self._pool.request(
+                "PUT", f"{self.url}/tika", body=b"t4 health check",
+                headers={"Content-Type": "text/plain", "Accept": "text/plain",
+                         "X-Tika-OCRskipOcr": "true"},
+                timeout=urllib3.Timeout(connect=min(self.connect_timeout, timeout),
+                                        read=timeout), retries=False)
+        except HTTPError:
+            return False
+        return response.status == 200
+
     def close(self) -> None:
         """Close the pooled connections."""
         self._pool.clear()

@@ -169,10 +169,37 @@ def resetting_tika() -> Iterator[str]:
     yield from _serve(handle)
 
 
-def test_no_answer_is_a_timeout_not_a_retry(stalling_tika: str) -> None:
-    got = Extractor(TikaClient(stalling_tika), ExtractLimits(tika_timeout=0.5)).extract(
+def test_a_tika_that_answers_nothing_is_a_retry_not_a_timeout(stalling_tika: str) -> None:
+    # hung, paused or overloaded: the timeout says nothing about the file
+    with pytest.raises(TikaUnavailable, match="does not answer a tiny request"):
+        Extractor(TikaClient(stalling_tika), ExtractLimits(tika_timeout=0.5)).extract(
+            FileSource.from_bytes(documents.pdf(), "a.pdf"))
+
+
+@pytest.fixture
+def one_slow_file_tika() -> Iterator[str]:
+    """Answers the small health parse at once, never answers the document's /rmeta parse."""
+    def handle(conn: socket.socket) -> None:
+        conn.settimeout(2)
+        try:
+            request = conn.recv(65536)
+            if request.startswith(b"PUT /tika "):
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                             b"Connection: close\r\n\r\nok")
+                return
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
+    yield from _serve(handle)
+
+
+def test_a_timeout_while_tika_answers_others_is_the_files_final_outcome(
+        one_slow_file_tika: str) -> None:
+    got = Extractor(TikaClient(one_slow_file_tika), ExtractLimits(tika_timeout=0.5)).extract(
         FileSource.from_bytes(documents.pdf(), "a.pdf"))
     assert (got.status, got.extractor) == ("timeout", "tika")
+    assert "while Tika answered other requests" in (got.error or "")
 
 
 def test_reset_connection_is_transient(resetting_tika: str) -> None:

@@ -604,3 +604,41 @@ def test_unreachable_endpoint_is_a_project_error(bucket: str):
 def test_search_says_it_is_not_configured(b: t4.Bucket):
     with pytest.raises(t4.SearchNotConfiguredError, match="not configured"):
         b.search("thor")
+
+
+# --- keys that must not write elsewhere, keys S3 refuses -------------------------------------
+
+
+def test_a_version_cannot_be_chosen_on_write(b: t4.Bucket, tmp_path: Path):
+    b.put("report.txt", "the real report")
+    local = tmp_path / "f.txt"
+    local.write_text("other")
+    folder = _tree(tmp_path / "dir", {"a?versionId=abc": b"x"})
+    for write in (lambda: b.put("report.txt?versionId=abc", "overwrite?"),
+                  lambda: b.put_file("report.txt?versionId=abc", local),
+                  lambda: b.put_dir("", folder)):
+        with pytest.raises(t4.InvalidLocationError, match="cannot be chosen on write"):
+            write()
+    assert b("report.txt") == "the real report"
+    assert b.keys() == ["report.txt"]
+
+
+def test_t4_put_refuses_a_version_in_the_key(b: t4.Bucket, bucket: str, tmp_path: Path, capsys):
+    from t4.cli import main
+
+    b.put("report.txt", "the real report")
+    local = tmp_path / "f.txt"
+    local.write_text("other")
+    assert main(["put", str(local), f"s3://{bucket}/report.txt?versionId=abc"]) != 0
+    err = capsys.readouterr().err
+    assert "cannot be chosen on write" in err and "Traceback" not in err
+    assert b("report.txt") == "the real report"
+
+
+def test_delete_dir_with_a_key_deleteobjects_cannot_carry(b: t4.Bucket, s3, bucket: str):
+    # A control character cannot travel in DeleteObjects' XML body, so the whole batch
+    # request fails; the batch is then deleted key by key, which reaches that key too.
+    keys = ["c/ok-1", "c/bad\x01key", "c/ok-2", "keep"]
+    _put_many(s3, bucket, keys)
+    assert b.delete_dir("c") == 3
+    assert b.keys() == ["keep"]

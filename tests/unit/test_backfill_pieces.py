@@ -10,33 +10,14 @@ import pytest
 
 from indexer.backfill.checkpoint import Checkpoint, default_path
 from indexer.backfill.cli import Bar, _parser
-from indexer.backfill.compare import is_unchanged
 from indexer.backfill.enqueue import event_body
 from indexer.backfill.inventory import InventoryError, parse_manifest, rows_to_objects
 from indexer.backfill.listing import Listed, chunked, parse_s3_url
 from indexer.backfill.progress import Progress, format_line
 from indexer.backfill.repair import MISSING, STALE, merge
 from indexer.events import parse_body
-from t4index import fields as F
 
 LM = datetime(2024, 5, 14, 10, 1, 2, 345000, tzinfo=UTC)
-STORED = {F.ETAG: "abc", F.SIZE: 10, F.LAST_MODIFIED: "2024-05-14T10:01:02.000Z",
-          F.DELETED: False, F.EXTRACTOR_VERSION: "7"}
-
-
-def test_unchanged_compares_etag_size_last_modified_to_the_second_and_extractor():
-    listed = Listed("k", 10, '"abc"', LM)
-    assert is_unchanged(listed, STORED, "7")
-    assert not is_unchanged(listed, STORED, "8")  # a new extractor re-extracts
-    assert not is_unchanged(listed, None, "7")
-    assert not is_unchanged(listed, {**STORED, F.DELETED: True}, "7")
-    assert not is_unchanged(Listed("k", 11, '"abc"', LM), STORED, "7")
-    assert not is_unchanged(Listed("k", 10, '"abd"', LM), STORED, "7")
-    assert not is_unchanged(Listed("k", 10, '"abc"', LM.replace(second=3)), STORED, "7")
-    unreadable = {**STORED, F.EXTRACTOR_VERSION: None, F.EXTRACTION_STATUS: "unreadable"}
-    assert is_unchanged(listed, unreadable, "8")
-    assert is_unchanged(Listed("k", 10, "abc", "2024-05-14T10:01:02.999Z"), STORED, "7")
-
 
 def test_merge_finds_keys_on_one_side_only_in_utf8_order():
     listed = ["a", "b", "d", "é", "\U0001f600"]

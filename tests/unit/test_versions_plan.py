@@ -10,7 +10,8 @@ def absent(version_id):
 def stored(version_id, *, latest, deleted=False, etag="e1", size=3):
     return Current(f"id-{version_id}", {F.VERSION_ID: version_id, F.IS_LATEST: latest,
                                         F.DELETED: deleted, F.ETAG: etag, F.SIZE: size,
-                                        F.EXTRACTOR_VERSION: "1"}, 1, 1)
+                                        F.EXTRACTOR_VERSION: "1", F.EXTRACTION_STATUS: "ok",
+                                        F.SOURCE_DIGEST: "d"}, 1, 1)
 
 
 def kinds(decisions):
