@@ -1,4 +1,4 @@
-"""Benchmark of the backfill against the minimal work any indexer must do (DESIGN section 8).
+"""Benchmark of the backfill against the minimal work any indexer must do (docs/benchmarks.md).
 
 One run, on the same N small text objects (default 10,000; ``--objects``):
 

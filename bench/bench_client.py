@@ -1,4 +1,4 @@
-"""Benchmark of t4.Bucket's folder transfers and listing against raw boto3 (DESIGN section 8).
+"""Benchmark of t4.Bucket's folder transfers and listing against raw boto3 (docs/benchmarks.md).
 
 One run, on the same files:
 

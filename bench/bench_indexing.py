@@ -1,4 +1,4 @@
-"""Benchmark of the indexing pipeline (issue 5, DESIGN section 8). Prints ratios from one run.
+"""Benchmark of the indexing pipeline (issue 5, docs/benchmarks.md). Prints ratios from one run.
 
 1. End to end, on the same N small text objects already in S3 (each run on its own
    copy of the bucket, so nothing is indexed yet): synthetic S3 events on an SQS
@@ -7,8 +7,8 @@
    handler ``lambdas.indexer.app:handler``, until every document is searchable. Runs:
 
    - the deployment's defaults (``pipeline.yaml``: BatchSize 100, T4_THREADS 16; a 1 s
-     batching window here); every event queued before the clock starts (DESIGN
-     section 8: objects in S3, events queued, until searchable; the clock starts at
+     batching window here); every event queued before the clock starts (docs/benchmarks.md:
+     objects in S3, events queued, until searchable; the clock starts at
      the first receive, so the processes' start-up is not timed);
    - BatchSize 10 with the default T4_THREADS, as the local stack's worker runs;
    - BatchSize 10 with the events sent while the worker runs (the sends counted);
@@ -206,8 +206,8 @@ def end_to_end(ep, s3, sqs, bucket, keys, *, processes: int, concurrency: int,
     ``concurrency`` pollers each, around ``lambdas.indexer.app:handler`` (Lambda runs each
     concurrent invocation in its own environment).
 
-    ``queued_first``: every event is on the queue before the worker starts (DESIGN section
-    8: objects in S3, events queued, until searchable), as after a burst of uploads; the
+    ``queued_first``: every event is on the queue before the worker starts (docs/benchmarks.md:
+    objects in S3, events queued, until searchable), as after a burst of uploads; the
     clock starts when the first batch is received (the processes' start-up is not timed).
     Otherwise the worker is started and idle first, and a feeder sends the events while
     it runs, as fast as it can: the clock includes the sends (S3's work in production,

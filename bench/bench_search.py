@@ -1,4 +1,4 @@
-"""Benchmark of Bucket.search latency (issue 6, DESIGN section 8). Prints ratios from one run.
+"""Benchmark of Bucket.search latency (issue 6, docs/benchmarks.md). Prints ratios from one run.
 
 The same queries, on the same index, interleaved round by round:
 

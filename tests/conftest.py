@@ -40,6 +40,17 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop(var, None)
 
 
+INTEGRATION_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "integration")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Every test under tests/integration needs the stack: marked here by path, so a new
+    # integration test cannot forget it (tests/unit/test_docs.py checks it stays so).
+    for item in items:
+        if os.path.commonpath([str(item.path), INTEGRATION_DIR]) == INTEGRATION_DIR:
+            item.add_marker(pytest.mark.integration)
+
+
 def _unreachable(service: str, url: str, exc: BaseException) -> None:
     pytest.fail(f"{service} at {url} is not reachable ({exc}); {START_HINT}", pytrace=False)
 

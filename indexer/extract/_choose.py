@@ -1,6 +1,6 @@
 """Which extractor reads an object: one pure function over what is known before reading it.
 
-Order (DESIGN section 5): the format T4 recorded in ``helium``, then the
+Order (docs/extraction.md, "Which extractor"): the format T4 recorded in ``helium``, then the
 content type, then the magic bytes of the object's first bytes, then the key's
 extension. Generic content types (``application/octet-stream``, ``text/plain``
 ...) say little, so they are consulted only after magic bytes and extension.

@@ -135,7 +135,7 @@ def test_put_without_meta_stores_empty_user_meta(b: t4.Bucket, s3, bucket: str):
 
 
 def test_objects_written_by_the_original_client_read_back(b: t4.Bucket, s3, bucket: str):
-    # exactly what t4==0.1.4 wrote (DESIGN section 6)
+    # exactly what t4==0.1.4 wrote (docs/client.md, "Metadata on S3")
     s3.put_object(Bucket=bucket, Key="orig", Body=b'{"x": [1, 2]}', Metadata={
         "helium": '{"user_meta": {"who": "t4 0.1.4"}, "format": {"name": "json"}, '
                   '"target": "json"}'})
