@@ -32,7 +32,7 @@ from indexer.errors import TransientError
 from indexer.events import EventParseError, ObjectEvent, parse_body, sequencer_newer
 from indexer.state import ObjectState, probe_state
 from t4index import fields as F
-from t4index._dates import to_es_date
+from t4index.dates import to_es_date
 from t4index.document import build_document
 from t4index.lifecycle import BucketIndex, bucket_indices, ensure_bucket_index, ensure_template
 from t4index.names import doc_id

@@ -18,8 +18,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from indexer.bulk import Current
 from indexer.errors import TransientError
+from indexer.state import RETRY
 from t4index import fields as F
-from t4index._dates import to_es_date
+from t4index.dates import to_es_date
+from t4index.s3 import normalize_etag
 
 NULL_VERSION = "null"  # S3's version id of objects written while versioning was off
 
@@ -54,7 +56,7 @@ def list_versions(s3: Any, bucket: str, key: str) -> list[VersionRow]:
     kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": key}
     try:
         while True:
-            page = s3.list_object_versions(**kwargs)
+            page = RETRY.call(lambda: s3.list_object_versions(**kwargs))
             for item in page.get("Versions", []):
                 if item["Key"] == key:
                     rows.append(VersionRow(item["VersionId"], bool(item.get("IsLatest")), False,
@@ -87,7 +89,7 @@ def read_stored(es: Any, index: str, key: str) -> dict[str, Current]:
 
 def _same_content(stored: dict[str, Any], row: VersionRow, extractor_version: str) -> bool:
     return (not stored.get(F.DELETED)
-            and stored.get(F.ETAG) == (row.etag or "").strip('"')
+            and stored.get(F.ETAG) == (normalize_etag(row.etag) or "")
             and stored.get(F.SIZE) == row.size
             and stored.get(F.EXTRACTOR_VERSION) in (extractor_version, None)
             and (row.last_modified is None

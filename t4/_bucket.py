@@ -1,6 +1,6 @@
 """``t4.Bucket``: the seed's client API over one S3 bucket.
 
-Every S3 call goes through :class:`~t4._retry.RetryPolicy` and every S3 error
+Every S3 call goes through :class:`~t4index.retry.RetryPolicy` and every S3 error
 through :func:`~t4._errors.translate`. Folder operations run on a thread pool;
 progress is reported to an optional callback, called from the caller's thread.
 """
@@ -30,7 +30,8 @@ from t4._errors import (
 )
 from t4._local import atomic_writer, local_files, make_parents, plan_folder, safe_parts
 from t4._paths import check_key, folder_prefix, is_folder_marker, parse_bucket_url, split_version
-from t4._retry import RetryPolicy
+from t4index.retry import RetryPolicy, s3_client_config
+from t4index.s3 import normalize_etag
 
 DEFAULT_MAX_WORKERS = 16
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -67,15 +68,11 @@ ProgressCallback = Callable[[Progress], None]
 
 def _default_client(session: Any, max_workers: int) -> Any:
     import boto3
-    from botocore.config import Config
 
     session = session or boto3.Session()
-    config = Config(
-        max_pool_connections=max(10, max_workers),
-        # One retry layer only: ours (t4._retry), which also covers reading bodies.
-        retries={"total_max_attempts": 1, "mode": "standard"},
-    )
-    return session.client("s3", config=config)
+    # One retry layer only: t4index.retry, which also covers reading bodies.
+    return session.client("s3", config=s3_client_config(
+        max_pool_connections=max(10, max_workers)))
 
 
 def _content_type(path: str | Path) -> str:
@@ -165,7 +162,7 @@ class Bucket:
             page = self._call(lambda a=args: self._client.list_objects_v2(**a), prefix)
             for item in page.get("Contents", ()):
                 yield ObjectInfo(item["Key"], item["Size"], item["LastModified"],
-                                 item.get("ETag", "").strip('"'))
+                                 normalize_etag(item.get("ETag")) or "")
             if not page.get("IsTruncated"):
                 return
             token = page["NextContinuationToken"]

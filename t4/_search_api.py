@@ -128,7 +128,7 @@ def request_body(buckets: str | Sequence[str], query: SearchQuery,
 
 
 def _hit(raw: Mapping[str, Any]) -> Hit:
-    from t4index._dates import parse_iso
+    from t4index.dates import parse_iso
     from t4index.query import Hit
 
     modified = raw.get("last_modified")

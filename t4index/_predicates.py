@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from t4index import fields as f
-from t4index._dates import to_es_date
+from t4index.dates import to_es_date
 from t4index.errors import QueryError
 from t4index.mapping import KEYWORD_IGNORE_ABOVE
 

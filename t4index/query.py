@@ -20,11 +20,12 @@ from datetime import date, datetime
 from typing import Any
 
 from t4index import fields as f
-from t4index._dates import to_es_date
 from t4index._predicates import OPERATORS, amz_meta_clauses, meta_clauses
+from t4index.dates import to_es_date
 from t4index.errors import QueryError
 from t4index.mapping import HIGHLIGHT_MAX_ANALYZED_OFFSET
 from t4index.response import Facets, Hit, SearchPage, parse_response
+from t4index.s3 import normalize_extension
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -204,7 +205,7 @@ def _extensions(values: Sequence[str]) -> list[str]:
     for value in values:
         if not isinstance(value, str):
             raise QueryError(f"extensions must be strings, got {value!r}")
-        out.append(value.strip().lower().lstrip("."))
+        out.append(normalize_extension(value))
     if not out:
         raise QueryError("extensions is empty: pass None for any extension")
     return out

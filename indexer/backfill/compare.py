@@ -15,8 +15,9 @@ from typing import Any
 
 from indexer.backfill.listing import Listed
 from t4index import fields as F
-from t4index._dates import to_es_date
+from t4index.dates import to_es_date
 from t4index.names import doc_id
+from t4index.s3 import normalize_etag
 
 HEADER_FIELDS = [F.ETAG, F.SIZE, F.LAST_MODIFIED, F.DELETED, F.EXTRACTOR_VERSION,
                  F.EXTRACTION_STATUS]
@@ -34,7 +35,7 @@ def is_unchanged(listed: Listed, stored: dict[str, Any] | None, extractor_versio
     current_extraction = (stored.get(F.EXTRACTOR_VERSION) == extractor_version
                           or stored.get(F.EXTRACTION_STATUS) == "unreadable")
     return (current_extraction
-            and (stored.get(F.ETAG) or None) == ((listed.etag or "").strip('"') or None)
+            and (stored.get(F.ETAG) or None) == normalize_etag(listed.etag)
             and stored.get(F.SIZE) == listed.size
             and _second(stored.get(F.LAST_MODIFIED)) == _second(listed.last_modified))
 

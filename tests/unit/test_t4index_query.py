@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from t4index import fields as f
-from t4index._dates import parse_iso
+from t4index.dates import parse_iso
 from t4index.errors import QueryError
 from t4index.mapping import field_types, index_template
 from t4index.query import (

@@ -1,0 +1,60 @@
+"""Dates as Elasticsearch stores them: UTC, ISO 8601, millisecond precision."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+_ISO = re.compile(
+    r"(\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,9}))?)?"
+    r"(Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def parse_iso(text: str) -> datetime | None:
+    """Parse an ISO 8601 date or date-time string (``2023-01-31``, ``...T10:00:00.5Z``).
+
+    Returns:
+        An aware datetime (naive input is taken as UTC), or None if ``text`` is not
+        such a date (only strings starting with ``YYYY-MM-DD`` qualify).
+    """
+    m = _ISO.fullmatch(text.strip()) if len(text) <= 40 else None
+    if not m:
+        return None
+    day, clock, fraction, zone = m.groups()
+    if zone is None and clock is None:
+        zone = ""
+    iso = day + (f"T{clock}" if clock else "")
+    if fraction:
+        iso += "." + fraction[:6].ljust(6, "0")
+    if zone:
+        iso += "+00:00" if zone == "Z" else zone
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def to_es_date(value: datetime | date | str) -> str | None:
+    """Normalise a datetime, date or ISO string to ``YYYY-MM-DDTHH:MM:SS.mmmZ``.
+
+    Returns:
+        The string, or None when ``value`` is a string that is not an ISO date.
+    """
+    if isinstance(value, str):
+        parsed = parse_iso(value)
+    elif isinstance(value, datetime):
+        parsed = value if value.tzinfo else value.replace(tzinfo=UTC)
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    else:
+        return None
+    if parsed is None:
+        return None
+    try:
+        utc = parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
