@@ -30,6 +30,7 @@ from t4._errors import (
 )
 from t4._local import atomic_writer, local_files, make_parents, plan_folder, safe_parts
 from t4._paths import check_key, folder_prefix, is_folder_marker, parse_bucket_url, split_version
+from t4index.query import DEFAULT_PAGE_SIZE
 from t4index.retry import RetryPolicy, s3_client_config
 from t4index.s3 import normalize_etag
 
@@ -592,7 +593,7 @@ class Bucket:
         query: str | dict[str, Any] | None = None,
         *,
         meta: dict[str, Any] | None = None,
-        limit: int = 10,
+        limit: int = DEFAULT_PAGE_SIZE,
         extensions: list[str] | None = None,
         min_size: int | None = None,
         max_size: int | None = None,
@@ -601,9 +602,10 @@ class Bucket:
         prefix: str | None = None,
         include_deleted: bool = False,
         versions: bool = False,
-        highlight: bool = True,
+        highlight: bool | None = None,
         facets: bool = False,
         cursor: str | None = None,
+        **filters: Any,
     ) -> Any:
         """Search this bucket's catalog; configure where it is with ``t4.config`` first.
 
@@ -612,8 +614,12 @@ class Bucket:
         metadata that ``put*`` stored: ``{"name": "thor"}``, ``{"n": {"gte": 3}}``, dotted
         paths for nested keys (``{"a.b": 1}``), ``{"x": {"exists": True}}``. ``meta=`` adds
         metadata predicates to a text query. Filters: ``extensions``, ``min_size``/``max_size``
-        (bytes), ``modified_since``/``modified_before``, ``prefix``. Deleted objects and older
-        versions are left out unless ``include_deleted``/``versions``.
+        (bytes), ``modified_since``/``modified_before``, ``prefix``, and every other filter
+        declared in ``t4index.filters.FILTERS`` by its keyword (e.g. ``key=``,
+        ``content_type=``). Deleted objects and older versions are left out unless
+        ``include_deleted``/``versions``. Highlights are on by default for pages of up to
+        100 hits (``t4index.query.MAX_HIGHLIGHT_PAGE_SIZE``). Both routes (the search API and
+        Elasticsearch directly) validate the query before any request and give the same hits.
 
         Returns:
             ``SearchResults``: up to ``limit`` hits in relevance order (each with key, version
@@ -622,16 +628,19 @@ class Bucket:
             ``facets`` (counts by extension and total size) when asked; ``.to_dataframe()``.
         Raises:
             SearchNotConfiguredError: no catalog is configured (the message says how).
-            SearchQueryError: the query is malformed (the message says what to change).
+            SearchQueryError: the query is malformed, holds a value that cannot be searched for
+                (a set, an arbitrary object, NaN), or exceeds a cost limit (the message says
+                what to change); raised before any request.
             SearchError: the catalog refused or is unavailable.
         """
         from t4._search import build_query, run_search
 
-        q = build_query(query, meta=meta, limit=limit, extensions=extensions,
-                        min_size=min_size, max_size=max_size, modified_since=modified_since,
-                        modified_before=modified_before, prefix=prefix,
-                        include_deleted=include_deleted, versions=versions,
-                        highlight=highlight, facets=facets)
+        q = build_query(query, meta=meta, limit=limit, include_deleted=include_deleted,
+                        versions=versions, highlight=highlight, facets=facets,
+                        filters={"extensions": extensions, "min_size": min_size,
+                                 "max_size": max_size, "modified_since": modified_since,
+                                 "modified_before": modified_before, "prefix": prefix,
+                                 **filters})
         return run_search(self.name, q, cursor, session=self._session)
 
 

@@ -293,6 +293,8 @@ def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
     from dataclasses import replace
 
     body = build_search_body(query)  # validates before any I/O
+    if query.cursor is not None:
+        query.cursor.check_buckets(buckets)
     aliases = ",".join(alias_name(b) for b in ([buckets] if isinstance(buckets, str)
                                               else buckets))
     keep_alive = keep_alive or query.keep_alive
@@ -311,4 +313,7 @@ def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
         raise
     except Exception as exc:
         raise IndexStateError(f"search over {aliases} failed: {exc}") from exc
+    if page.cursor is not None:  # a cursor names its buckets, and is refused elsewhere
+        named = sorted({buckets} if isinstance(buckets, str) else set(buckets))
+        page = replace(page, cursor=replace(page.cursor, buckets=named))
     return page
