@@ -300,15 +300,16 @@ def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
     keep_alive = keep_alive or query.keep_alive
     try:
         if query.cursor is None:
-            return parse_response(_search_started(es, index=aliases, body=body), query)
-        if query.cursor.pit_id is None:
-            pit_id = es.open_point_in_time(index=aliases, keep_alive=keep_alive)["id"]
-            query = replace(query, cursor=replace(query.cursor, pit_id=pit_id),
-                            keep_alive=keep_alive)
-            body = build_search_body(query)
-        page = parse_response(es.search(body=body), query)  # a started index
-        if not page.has_more and page.pit_id:
-            es.close_point_in_time(id=page.pit_id)
+            page = parse_response(_search_started(es, index=aliases, body=body), query)
+        else:
+            if query.cursor.pit_id is None:
+                pit_id = es.open_point_in_time(index=aliases, keep_alive=keep_alive)["id"]
+                query = replace(query, cursor=replace(query.cursor, pit_id=pit_id),
+                                keep_alive=keep_alive)
+                body = build_search_body(query)
+            page = parse_response(es.search(body=body), query)  # a started index
+            if not page.has_more and page.pit_id:
+                es.close_point_in_time(id=page.pit_id)
     except T4IndexError:
         raise
     except Exception as exc:
