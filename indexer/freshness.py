@@ -33,7 +33,8 @@ from typing import Any, Literal
 from indexer.state import ObjectState
 from t4index import fields as F
 from t4index import outcomes
-from t4index._dates import parse_iso, to_es_date
+from t4index.dates import parse_iso, to_es_date
+from t4index.s3 import normalize_etag
 
 SETTLE_SECONDS = 5.0
 """How long after an object's last-modified second a read is taken as having seen
@@ -52,10 +53,6 @@ NULL_VERSION = "null"
 Verdict = Literal["current", "stale", "confirm"]
 
 
-def _etag(value: str | None) -> str | None:
-    return (value or "").strip().strip('"') or None
-
-
 def _content_type(value: str | None) -> str | None:
     return (value or "").split(";", 1)[0].strip().lower() or None
 
@@ -69,7 +66,7 @@ def source_digest(state: ObjectState) -> str:
         A hex string.
     """
     record = {
-        "etag": _etag(state.etag),
+        "etag": normalize_etag(state.etag),
         "size": state.size,
         "version_id": state.version_id,
         "last_modified": to_es_date(state.last_modified) if state.last_modified else None,
@@ -149,7 +146,7 @@ def listing_verdict(stored: Mapping[str, Any] | None, *, etag: str | None, size:
     """
     if stored is None or stored.get(F.DELETED):
         return "stale"
-    if (_etag(stored.get(F.ETAG)) != _etag(etag) or stored.get(F.SIZE) != size
+    if (normalize_etag(stored.get(F.ETAG)) != normalize_etag(etag) or stored.get(F.SIZE) != size
             or _second(stored.get(F.LAST_MODIFIED)) != _second(last_modified)
             or not outcome_current(stored, extractor_version)
             or not stored.get(F.SOURCE_DIGEST)):

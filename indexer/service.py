@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import boto3
-from botocore.config import Config
 
 from indexer.errors import ConfigurationError, TransientError
 from indexer.extract import (
@@ -21,6 +20,7 @@ from indexer.settings import Settings
 from indexer.source import ObjectGone, S3ObjectSource, helium_format
 from indexer.state import ObjectState
 from t4index.engine import EngineConfig, connect
+from t4index.retry import s3_client_config
 
 
 def engine_config(settings: Settings, secrets: Any = None) -> EngineConfig:
@@ -72,8 +72,8 @@ def build_pipeline(settings: Settings, *, es: Any = None, s3: Any = None) -> Pip
     # One invocation reads with ``threads`` threads at most; the pool is sized for a few
     # invocations sharing this client (the local worker runs several pollers per process),
     # so that no connection is opened for one request and thrown away.
-    s3 = s3 or boto3.client("s3", config=Config(
-        retries={"mode": "adaptive", "max_attempts": 5},
+    # botocore's retries are off: every S3 read goes through t4index.retry, the only layer.
+    s3 = s3 or boto3.client("s3", config=s3_client_config(
         max_pool_connections=max(32, settings.threads * 4)))
     limits = ExtractLimits(max_bytes=settings.max_bytes, max_chars=settings.max_chars,
                            tika_timeout=settings.tika_timeout,

@@ -14,7 +14,9 @@ Errors (the one place S3 errors are translated, original kept as ``__cause__``):
         └── ObjectChanged     the object changed between two reads (If-Match failed)
 
 Throttling and 5xx are retried here first, with capped exponential backoff
-(``t4``'s retry policy); what is left is raised as :class:`SourceUnavailable`.
+(``t4index.retry``, the only retry layer: the indexer's S3 client has botocore's
+retries off); what is left is raised as :class:`SourceUnavailable`. S3 errors are
+classified by ``t4index.s3.classify_error``, the table the client uses too.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import io
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, Protocol, runtime_checkable
 
-from t4._retry import RetryPolicy, is_retryable
 from t4index import helium
+from t4index.retry import RetryPolicy
+from t4index.s3 import S3Outcome, classify_error
 
 DEFAULT_CHUNK = 1 * 2**20
 
@@ -96,8 +99,6 @@ def _clip(start: int, end: int, size: int) -> tuple[int, int] | None:
 
 # --- S3 ------------------------------------------------------------------------------------
 
-_GONE = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "NotFound", "404"})
-_CHANGED = frozenset({"PreconditionFailed", "412"})
 _SSE_C_HINT = "Server Side Encryption"
 
 
@@ -121,25 +122,20 @@ def translate(exc: Exception, where: str, storage_class: str | None = None) -> E
         The translated error (raise it ``from exc``), or ``exc`` itself when it
         is not an S3 or connection error.
     """
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        error = response.get("Error") or {}
-        code = str(error.get("Code") or "")
-        message = str(error.get("Message") or "")
-        status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
-        code = code or str(status)
-        storage_class = error.get("StorageClass") or storage_class
-        if code in _GONE or status == 404:
-            return ObjectGone(f"{where}: {code}")
-        if code in _CHANGED:
-            return ObjectChanged(f"{where} changed while it was read ({code})")
-        if is_retryable(exc) or code == "KMS.ThrottlingException":
-            return SourceUnavailable(f"{where}: {code} (HTTP {status}), retry later")
-        reason = _unreadable_reason(code, message, storage_class)
-        return ObjectUnreadable(f"{where}: {reason}", reason)
-    if is_retryable(exc):
-        return SourceUnavailable(f"{where}: {type(exc).__name__}: {exc}")
-    return exc
+    failure = classify_error(exc)
+    if failure is None:
+        return exc
+    code = failure.code
+    if failure.outcome is S3Outcome.MISSING:
+        return ObjectGone(f"{where}: {code}")
+    if failure.outcome is S3Outcome.CHANGED:
+        return ObjectChanged(f"{where} changed while it was read ({code})")
+    if failure.outcome is S3Outcome.RETRYABLE:
+        if not code:
+            return SourceUnavailable(f"{where}: {failure.message}")
+        return SourceUnavailable(f"{where}: {code} (HTTP {failure.status or 0}), retry later")
+    reason = _unreadable_reason(code, failure.message, failure.storage_class or storage_class)
+    return ObjectUnreadable(f"{where}: {reason}", reason)
 
 
 class S3ObjectSource:

@@ -14,8 +14,11 @@ from typing import Any
 from indexer.errors import TransientError
 from indexer.source import ObjectGone, ObjectUnreadable, SourceUnavailable, translate
 from t4index import helium as helium_codec
+from t4index.retry import RetryPolicy
 
 ARCHIVED_CLASSES = {"GLACIER", "DEEP_ARCHIVE"}
+RETRY = RetryPolicy(max_attempts=3)
+"""The one retry layer of these reads (the indexer's S3 client has botocore's off)."""
 
 
 @dataclass(frozen=True)
@@ -94,13 +97,17 @@ def probe_state(s3: Any, bucket: str, key: str, version_id: str | None = None,
     if version_id:
         kwargs["VersionId"] = version_id
     started = datetime.now(UTC)
-    try:
+
+    def read() -> tuple[dict[str, Any], bytes]:
         resp = s3.get_object(**kwargs)
         body = resp["Body"]
         try:
-            prefix = body.read()
+            return resp, body.read()
         finally:
             body.close()
+
+    try:
+        resp, prefix = RETRY.call(read)
     except Exception as exc:  # noqa: BLE001 - classified by the one S3 error table
         error = _classify(exc, f"s3://{bucket}/{key}")
         if isinstance(error, ObjectGone):
@@ -130,7 +137,7 @@ def head_state(s3: Any, bucket: str, key: str, version_id: str | None = None) ->
         kwargs["VersionId"] = version_id
     started = datetime.now(UTC)
     try:
-        head = s3.head_object(**kwargs)
+        head = RETRY.call(lambda: s3.head_object(**kwargs))
     except Exception as exc:  # noqa: BLE001 - classified by the one S3 error table
         error = _classify(exc, f"s3://{bucket}/{key}")
         if isinstance(error, ObjectGone):

@@ -19,8 +19,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from indexer import freshness
 from indexer.bulk import Current
 from indexer.errors import TransientError
+from indexer.state import RETRY
 from t4index import fields as F
-from t4index._dates import to_es_date
+from t4index.dates import to_es_date
 
 NULL_VERSION = freshness.NULL_VERSION
 
@@ -55,7 +56,7 @@ def list_versions(s3: Any, bucket: str, key: str) -> list[VersionRow]:
     kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": key}
     try:
         while True:
-            page = s3.list_object_versions(**kwargs)
+            page = RETRY.call(lambda: s3.list_object_versions(**kwargs))
             for item in page.get("Versions", []):
                 if item["Key"] == key:
                     rows.append(VersionRow(item["VersionId"], bool(item.get("IsLatest")), False,

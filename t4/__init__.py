@@ -28,7 +28,6 @@ from t4._errors import (
     UnsafeKeyError,
 )
 from t4._paths import S3Location
-from t4._retry import RetryPolicy
 from t4._search import SearchHit, SearchResults
 from t4._search_api import (
     SearchAccessDeniedError,
@@ -36,6 +35,7 @@ from t4._search_api import (
     SearchQueryError,
     SearchUnavailableError,
 )
+from t4index.retry import RetryPolicy
 
 __all__ = [
     "AccessDeniedError",

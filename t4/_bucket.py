@@ -1,6 +1,6 @@
 """``t4.Bucket``: the seed's client API over one S3 bucket.
 
-Every S3 call goes through :class:`~t4._retry.RetryPolicy` and every S3 error
+Every S3 call goes through :class:`~t4index.retry.RetryPolicy` and every S3 error
 through :func:`~t4._errors.translate`. Folder operations run on a thread pool;
 progress is reported to an optional callback, called from the caller's thread.
 """
@@ -32,7 +32,9 @@ from t4._errors import (
 )
 from t4._local import atomic_writer, local_files, make_parents, plan_folder, safe_parts
 from t4._paths import check_key, folder_prefix, is_folder_marker, parse_bucket_url, split_version
-from t4._retry import RetryPolicy
+from t4index.query import DEFAULT_PAGE_SIZE
+from t4index.retry import RetryPolicy, s3_client_config
+from t4index.s3 import normalize_etag
 
 DEFAULT_MAX_WORKERS = 16
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -69,15 +71,11 @@ ProgressCallback = Callable[[Progress], None]
 
 def _default_client(session: Any, max_workers: int) -> Any:
     import boto3
-    from botocore.config import Config
 
     session = session or boto3.Session()
-    config = Config(
-        max_pool_connections=max(10, max_workers),
-        # One retry layer only: ours (t4._retry), which also covers reading bodies.
-        retries={"total_max_attempts": 1, "mode": "standard"},
-    )
-    return session.client("s3", config=config)
+    # One retry layer only: t4index.retry, which also covers reading bodies.
+    return session.client("s3", config=s3_client_config(
+        max_pool_connections=max(10, max_workers)))
 
 
 def _content_type(path: str | Path) -> str:
@@ -181,7 +179,7 @@ class Bucket:
             page = self._call(lambda a=args: self._client.list_objects_v2(**a), prefix)
             for item in page.get("Contents", ()):
                 yield ObjectInfo(item["Key"], item["Size"], item["LastModified"],
-                                 item.get("ETag", "").strip('"'))
+                                 normalize_etag(item.get("ETag")) or "")
             if not page.get("IsTruncated"):
                 return
             token = page["NextContinuationToken"]
@@ -628,7 +626,7 @@ class Bucket:
         query: str | dict[str, Any] | None = None,
         *,
         meta: dict[str, Any] | None = None,
-        limit: int = 10,
+        limit: int = DEFAULT_PAGE_SIZE,
         extensions: list[str] | None = None,
         min_size: int | None = None,
         max_size: int | None = None,
@@ -637,9 +635,10 @@ class Bucket:
         prefix: str | None = None,
         include_deleted: bool = False,
         versions: bool = False,
-        highlight: bool = True,
+        highlight: bool | None = None,
         facets: bool = False,
         cursor: str | None = None,
+        **filters: Any,
     ) -> Any:
         """Search this bucket's catalog; configure where it is with ``t4.config`` first.
 
@@ -648,8 +647,12 @@ class Bucket:
         metadata that ``put*`` stored: ``{"name": "thor"}``, ``{"n": {"gte": 3}}``, dotted
         paths for nested keys (``{"a.b": 1}``), ``{"x": {"exists": True}}``. ``meta=`` adds
         metadata predicates to a text query. Filters: ``extensions``, ``min_size``/``max_size``
-        (bytes), ``modified_since``/``modified_before``, ``prefix``. Deleted objects and older
-        versions are left out unless ``include_deleted``/``versions``.
+        (bytes), ``modified_since``/``modified_before``, ``prefix``, and every other filter
+        declared in ``t4index.filters.FILTERS`` by its keyword (e.g. ``key=``,
+        ``content_type=``). Deleted objects and older versions are left out unless
+        ``include_deleted``/``versions``. Highlights are on by default for pages of up to
+        100 hits (``t4index.query.MAX_HIGHLIGHT_PAGE_SIZE``). Both routes (the search API and
+        Elasticsearch directly) validate the query before any request and give the same hits.
 
         Returns:
             ``SearchResults``: up to ``limit`` hits in relevance order (each with key, version
@@ -658,16 +661,19 @@ class Bucket:
             ``facets`` (counts by extension and total size) when asked; ``.to_dataframe()``.
         Raises:
             SearchNotConfiguredError: no catalog is configured (the message says how).
-            SearchQueryError: the query is malformed (the message says what to change).
+            SearchQueryError: the query is malformed, holds a value that cannot be searched for
+                (a set, an arbitrary object, NaN), or exceeds a cost limit (the message says
+                what to change); raised before any request.
             SearchError: the catalog refused or is unavailable.
         """
         from t4._search import build_query, run_search
 
-        q = build_query(query, meta=meta, limit=limit, extensions=extensions,
-                        min_size=min_size, max_size=max_size, modified_since=modified_since,
-                        modified_before=modified_before, prefix=prefix,
-                        include_deleted=include_deleted, versions=versions,
-                        highlight=highlight, facets=facets)
+        q = build_query(query, meta=meta, limit=limit, include_deleted=include_deleted,
+                        versions=versions, highlight=highlight, facets=facets,
+                        filters={"extensions": extensions, "min_size": min_size,
+                                 "max_size": max_size, "modified_since": modified_since,
+                                 "modified_before": modified_before, "prefix": prefix,
+                                 **filters})
         return run_search(self.name, q, cursor, session=self._session)
 
 

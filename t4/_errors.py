@@ -21,13 +21,16 @@ failure, the error is also an instance of it, so callers who know nothing of
 
 botocore's ``ClientError`` (and its connection errors, once retries are spent)
 are translated by :func:`translate` only, with the original kept as
-``__cause__``; callers never need to import botocore.
+``__cause__``; callers never need to import botocore. What an S3 answer means is
+decided by ``t4index.s3.classify_error``, the table the indexer uses too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from t4index.s3 import S3Outcome, classify_error
 
 
 class T4Error(Exception):
@@ -113,24 +116,6 @@ class SearchNotConfiguredError(T4Error):
     """Search needs a search backend, which is configured with ``t4.config`` (not wired yet)."""
 
 
-# One table from S3 error codes to classes. HEAD answers carry no body, so their
-# code is the bare HTTP status ("404", "403"); the status column covers those.
-_BY_CODE: dict[str, type[T4Error]] = {
-    "NoSuchKey": NotFoundError,
-    "NoSuchVersion": NotFoundError,
-    "NoSuchBucket": NotFoundError,
-    "NotFound": NotFoundError,
-    "404": NotFoundError,
-    "AccessDenied": AccessDeniedError,
-    "AllAccessDisabled": AccessDeniedError,
-    "InvalidAccessKeyId": AccessDeniedError,
-    "SignatureDoesNotMatch": AccessDeniedError,
-    "Forbidden": AccessDeniedError,
-    "403": AccessDeniedError,
-}
-_BY_STATUS: dict[int, type[T4Error]] = {404: NotFoundError, 403: AccessDeniedError}
-
-
 def describe(bucket: str, key: str | None = None, version_id: str | None = None) -> str:
     """``s3://bucket/key?versionId=...`` as it appears in messages."""
     text = f"s3://{bucket}/{key}" if key is not None else f"s3://{bucket}"
@@ -148,19 +133,16 @@ def translate(
     if isinstance(exc, T4Error):
         return exc
     where = describe(bucket, key, version_id)
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        error = response.get("Error", {}) or {}
-        code = str(error.get("Code") or "")
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        message = error.get("Message") or ""
-        cls = _BY_CODE.get(code) or _BY_STATUS.get(status or 0)
-        if code == "NoSuchBucket":
-            where = f"s3://{bucket}"
-        detail = f"{code or status}: {message}" if message else f"{code or status}"
-        if cls is NotFoundError:
-            return NotFoundError(f"{where} not found ({detail})")
-        if cls is AccessDeniedError:
-            return AccessDeniedError(f"access denied to {where} ({detail})")
-        return S3Error(f"S3 error on {where} ({detail})", code=code or None, status=status)
-    return S3Error(f"S3 request on {where} failed: {type(exc).__name__}: {exc}")
+    failure = classify_error(exc)
+    if failure is None:
+        return S3Error(f"S3 request on {where} failed: {type(exc).__name__}: {exc}")
+    if failure.code == "NoSuchBucket":
+        where = f"s3://{bucket}"
+    if failure.outcome is S3Outcome.MISSING:
+        return NotFoundError(f"{where} not found ({failure.detail})")
+    if failure.outcome is S3Outcome.DENIED:
+        return AccessDeniedError(f"access denied to {where} ({failure.detail})")
+    if not failure.code and failure.status is None:  # a connection failure, retries spent
+        return S3Error(f"S3 request on {where} failed: {failure.message}")
+    return S3Error(f"S3 error on {where} ({failure.detail})", code=failure.code or None,
+                   status=failure.status)

@@ -45,6 +45,7 @@ from typing import Any
 
 from t4._errors import FormatError
 from t4index import helium as helium_codec
+from t4index.s3 import last_extension
 
 _DATA_EXTRA = "install the data extras: pip install 't4-search[data]'"
 
@@ -233,11 +234,8 @@ PICKLE_CONTENT_TYPES = frozenset({"application/x-pickle", "application/python-pi
 GENERIC_CONTENT_TYPES = frozenset({"application/octet-stream", "binary/octet-stream", ""})
 
 
-def extension(key: str) -> str:
-    """The lower-case extension of the key's last path segment, without the dot."""
-    name = key.rsplit("/", 1)[-1]
-    stem, dot, ext = name.rpartition(".")
-    return ext.lower() if dot and stem else ""
+extension = last_extension
+"""The lower-case extension of the key's last path segment, without the dot."""
 
 
 def for_object(obj: object, key: str) -> Format:

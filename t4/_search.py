@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from t4._config import load
@@ -74,27 +74,33 @@ class SearchResults(Sequence[SearchHit]):
             "highlights": h.highlights} for h in self.hits])
 
 
-def _hit(raw: Any) -> SearchHit:
-    return SearchHit(key=raw.key, version_id=raw.version_id, size=raw.size,
-                     last_modified=raw.last_modified, meta=raw.user_meta, score=raw.score,
-                     highlights=dict(raw.highlights), extension=raw.extension,
-                     content_type=raw.content_type, deleted=raw.deleted)
-
-
-def _facets(raw: Any) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    return {"extensions": dict(raw.extensions), "other_extensions": raw.other_extensions,
-            "total_size": raw.total_size}
+def _results(page: Any) -> SearchResults:
+    """``SearchResults`` of a ``t4index.wire.WirePage``: the one shape both routes decode to."""
+    hits = [SearchHit(key=h.key, version_id=h.version_id, size=h.size,
+                      last_modified=h.last_modified, meta=h.user_meta, score=h.score,
+                      highlights=dict(h.highlights), extension=h.extension,
+                      content_type=h.content_type, deleted=h.deleted) for h in page.hits]
+    facets = None if page.facets is None else {
+        "extensions": dict(page.facets.extensions),
+        "other_extensions": page.facets.other_extensions,
+        "total_size": page.facets.total_size}
+    return SearchResults(hits, page.total, page.cursor, facets)
 
 
 def build_query(query: str | Mapping[str, Any] | None, *, meta: Mapping[str, Any] | None,
-                limit: int, extensions: Sequence[str] | None, min_size: int | None,
-                max_size: int | None, modified_since: datetime | date | str | None,
-                modified_before: datetime | date | str | None, prefix: str | None,
-                include_deleted: bool, versions: bool, highlight: bool, facets: bool) -> Any:
-    """The ``t4index.SearchQuery`` of ``Bucket.search``'s arguments."""
-    from t4index.query import SearchQuery
+                limit: int, include_deleted: bool, versions: bool, highlight: bool | None,
+                facets: bool, filters: Mapping[str, Any]) -> Any:
+    """The ``t4index.SearchQuery`` of ``Bucket.search``'s arguments.
+
+    ``filters`` maps ``Bucket.search`` keywords of ``t4index.filters.FILTERS`` to values
+    (None: not filtered). ``highlight=None`` highlights pages of up to
+    ``MAX_HIGHLIGHT_PAGE_SIZE`` hits.
+
+    Raises:
+        SearchQueryError: ``query`` is neither text nor a dict, or an unknown filter.
+    """
+    from t4index.filters import by_keyword
+    from t4index.query import MAX_HIGHLIGHT_PAGE_SIZE, SearchQuery
 
     text, metadata = None, dict(meta or {})
     if isinstance(query, str):
@@ -104,13 +110,18 @@ def build_query(query: str | Mapping[str, Any] | None, *, meta: Mapping[str, Any
     elif query is not None:
         raise SearchQueryError(f"query must be a string (full text) or a dict (metadata), "
                                f"not {type(query).__name__}")
-    # Validated where it is built into a request: here for the direct route, by the API
-    # for the other (its 400 becomes SearchQueryError too).
-    return SearchQuery(text=text or None, meta=metadata or None, extensions=extensions,
-                       min_size=min_size, max_size=max_size, modified_since=modified_since,
-                       modified_before=modified_before, key_prefix=prefix,
-                       include_deleted=include_deleted, include_versions=versions,
-                       highlight=highlight, facets=facets, page_size=limit)
+    declared = by_keyword()
+    unknown = sorted(set(filters) - set(declared))
+    if unknown:
+        raise SearchQueryError(f"unknown filter(s) {', '.join(unknown)}; the filters are "
+                               f"{', '.join(declared)}")
+    chosen = {declared[k].name: v for k, v in filters.items() if v is not None}
+    if highlight is None:
+        highlight = isinstance(limit, int) and limit <= MAX_HIGHLIGHT_PAGE_SIZE
+    # Validated before any request, on both routes (t4index.query.build_search_body).
+    return SearchQuery(text=text or None, meta=metadata or None, include_deleted=include_deleted,
+                       include_versions=versions, highlight=highlight, facets=facets,
+                       page_size=limit, **chosen)
 
 
 _backends: dict[tuple, Any] = {}
@@ -143,9 +154,7 @@ def run_search(bucket: str, q: Any, cursor: str | None, session: Any = None) -> 
         from t4._search_api import SearchApiClient
 
         client = SearchApiClient(settings["search_api_url"], session=session)
-        page = client.search_query(bucket, q, cursor=cursor)
-        return SearchResults([_hit(h) for h in page.hits], page.total, page.cursor,
-                             _facets(page.facets))
+        return _results(client.search_query(bucket, q, cursor=cursor))
     if settings.get("es_url") or settings.get("es_cloud_id"):
         return _search_direct(_direct_client(settings), bucket, q, cursor)
     raise SearchNotConfiguredError(f"search on s3://{bucket} is not configured: "
@@ -158,6 +167,7 @@ def _search_direct(es: Any, bucket: str, q: Any, cursor: str | None) -> SearchRe
     from t4index.errors import IndexStateError, QueryError
     from t4index.lifecycle import search_page
     from t4index.query import Cursor
+    from t4index.wire import decode_page, encode_page
 
     try:
         if cursor:
@@ -178,5 +188,5 @@ def _search_direct(es: Any, bucket: str, q: Any, cursor: str | None) -> SearchRe
                               "catalog, or nothing was indexed", status=404) from exc
         raise SearchUnavailableError(f"search of s3://{bucket} failed: {exc}") from exc
     next_cursor = page.cursor.encode() if page.cursor and page.has_more else None
-    return SearchResults([_hit(h) for h in page.hits], page.total, next_cursor,
-                         _facets(page.facets))
+    # Through the wire shape, as the API route: one hit shape whatever the route.
+    return _results(decode_page(encode_page(page, next_cursor)))

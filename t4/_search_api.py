@@ -23,17 +23,16 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from t4._errors import T4Error
+from t4index.wire import WirePage
 
 if TYPE_CHECKING:
     import boto3
 
-    from t4index.query import Facets, Hit, SearchQuery
+    from t4index.query import SearchQuery
 
 SERVICE = "execute-api"
 DEFAULT_TIMEOUT = 35.0
@@ -82,64 +81,27 @@ def _urllib_transport(method: str, url: str, headers: Mapping[str, str], body: b
             return exc.code, exc.read()
 
 
-@dataclass(frozen=True)
-class SearchApiPage:
-    """One page from the API: ``t4index`` hits and the opaque cursor of the next page."""
-
-    hits: list[Hit]
-    total: int
-    total_is_exact: bool
-    has_more: bool
-    cursor: str | None
-    facets: Facets | None
+SearchApiPage = WirePage
+"""One page from the API: ``t4index`` hits and the opaque cursor of the next page."""
 
 
 def request_body(buckets: str | Sequence[str], query: SearchQuery,
                  cursor: str | None = None) -> dict[str, Any]:
-    """The API request for ``query`` over ``buckets`` (fields left at their defaults omitted).
+    """The API request for ``query`` over ``buckets`` (``t4index.wire.encode_request``).
 
     Returns:
         The JSON-ready request.
     Raises:
-        SearchQueryError: ``query.cursor`` is set (the API takes its own string cursor).
+        SearchQueryError: the query is invalid or holds a value with no wire encoding
+            (before any request), or ``query.cursor`` is set.
     """
-    from t4index.query import SearchQuery
+    from t4index.errors import QueryError
+    from t4index.wire import encode_request
 
-    if query.cursor is not None:
-        raise _error_class("SearchQueryError", SearchQueryError)(
-            "the search API takes the string cursor of its previous page (cursor=...), "
-            "not a SearchQuery.cursor")
-    defaults = SearchQuery()
-    body: dict[str, Any] = {"buckets": [buckets] if isinstance(buckets, str) else list(buckets)}
-    for field in fields(SearchQuery):
-        value = getattr(query, field.name)
-        if field.name in ("cursor", "keep_alive") or value == getattr(defaults, field.name):
-            continue
-        if isinstance(value, datetime | date):
-            value = value.isoformat()
-        elif field.name == "extensions":
-            value = list(value)
-        elif field.name in ("meta", "amz_meta"):
-            value = dict(value)
-        body[field.name] = value
-    if cursor is not None:
-        body["cursor"] = cursor
-    return body
-
-
-def _hit(raw: Mapping[str, Any]) -> Hit:
-    from t4index._dates import parse_iso
-    from t4index.query import Hit
-
-    modified = raw.get("last_modified")
-    return Hit(id="", index="", bucket=raw.get("bucket", ""), key=raw.get("key", ""),
-               version_id=raw.get("version_id"), size=raw.get("size"), etag=raw.get("etag"),
-               last_modified=parse_iso(modified) if isinstance(modified, str) else None,
-               content_type=raw.get("content_type"), extension=raw.get("extension", ""),
-               is_latest=bool(raw.get("is_latest", True)), deleted=bool(raw.get("deleted")),
-               user_meta=raw.get("user_meta"), amz_meta=dict(raw.get("amz_meta") or {}),
-               extraction_status=raw.get("extraction_status"), score=raw.get("score"),
-               highlights={k: list(v) for k, v in (raw.get("highlights") or {}).items()})
+    try:
+        return encode_request(buckets, query, cursor)
+    except QueryError as exc:
+        raise _error_class("SearchQueryError", SearchQueryError)(str(exc)) from exc
 
 
 class SearchApiClient:
@@ -207,7 +169,13 @@ class SearchApiClient:
             SearchUnavailableError: 5xx, a timeout, or the API cannot be reached.
             SearchError: any other answer.
         """
-        body = json.dumps(dict(request), allow_nan=False, default=str).encode()
+        from t4index.errors import QueryError
+        from t4index.wire import dumps
+
+        try:
+            body = dumps(dict(request))
+        except QueryError as exc:
+            raise _error_class("SearchQueryError", SearchQueryError)(str(exc)) from exc
         url, headers = self._signed(body)
         try:
             status, raw = self._transport("POST", url, headers, body, self.timeout)
@@ -245,17 +213,12 @@ class SearchApiClient:
         Raises:
             SearchError: as ``search`` (``SearchQueryError`` if ``query.cursor`` is set).
         """
-        from t4index.query import Facets
+        from t4index.errors import QueryError
+        from t4index.wire import decode_page
 
         answer = self.search(request_body(buckets, query, cursor))
-        facets = answer.get("facets")
-        return SearchApiPage(
-            hits=[_hit(h) for h in answer.get("hits", [])],
-            total=int(answer.get("total", 0)),
-            total_is_exact=bool(answer.get("total_is_exact", True)),
-            has_more=bool(answer.get("has_more")),
-            cursor=answer.get("cursor"),
-            facets=Facets(extensions=dict(facets.get("extensions") or {}),
-                          other_extensions=int(facets.get("other_extensions", 0)),
-                          total_size=int(facets.get("total_size", 0))) if facets else None,
-        )
+        try:
+            return decode_page(answer)
+        except QueryError as exc:
+            raise _error_class("SearchUnavailableError", SearchUnavailableError)(
+                f"search API ({self.url}) answered 200 with {exc}", status=200) from exc

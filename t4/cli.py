@@ -6,6 +6,7 @@
     t4 rm s3://bucket/key [-r]
     t4 meta s3://bucket/key[?versionId=id]
     t4 search s3://bucket ["full text"] [--meta JSON] [--ext md] [--prefix p/] [--limit N]
+              (one option per filter of t4index.filters: --min-size, --modified-since...)
     t4 config [--search-api-url URL | --es-url URL --es-api-key KEY]
 
 S3 URLs hold raw keys (as in the AWS CLI): ``s3://b/a b+c%.txt`` is the key
@@ -29,6 +30,8 @@ from t4._bucket import Bucket, Progress
 from t4._config import config
 from t4._errors import InvalidLocationError, MetadataError, T4Error
 from t4._paths import S3Location, is_folder_marker
+from t4index.filters import FILTERS
+from t4index.query import DEFAULT_PAGE_SIZE
 
 
 class ProgressBar:
@@ -97,9 +100,15 @@ def _parser() -> argparse.ArgumentParser:
                         help="full text (simple_query_string syntax: thor -loki, \"a phrase\")")
     search.add_argument("--meta", default=None,
                         help='metadata predicates, JSON: {"name": "thor", "n": {"gte": 3}}')
-    search.add_argument("--ext", action="append", default=None, help="extension (repeatable)")
-    search.add_argument("--prefix", default=None, help="key prefix")
-    search.add_argument("--limit", type=int, default=10, help="hits per page (default 10)")
+    for flt in FILTERS:  # one option per declared filter (t4index.filters)
+        if flt.kind == "terms":
+            search.add_argument(flt.option, dest=flt.keyword, action="append", default=None,
+                                help=f"{flt.help} (repeatable)")
+        else:
+            search.add_argument(flt.option, dest=flt.keyword, default=None, help=flt.help,
+                                type=int if flt.json_type == "integer" else str)
+    search.add_argument("--limit", type=int, default=DEFAULT_PAGE_SIZE,
+                        help=f"hits per page (default {DEFAULT_PAGE_SIZE})")
     search.add_argument("--cursor", default=None, help="the cursor printed by the last page")
     search.add_argument("--facets", action="store_true", help="counts by extension, total size")
     search.add_argument("--deleted", action="store_true", help="include deleted objects")
@@ -210,10 +219,12 @@ def _parse_meta(text: str | None) -> dict | None:
 
 def _search(bucket: Bucket, loc: S3Location, args: argparse.Namespace, out: TextIO) -> int:
     meta = _parse_meta(args.meta) if args.meta else None
-    results = bucket.search(args.query, meta=meta, limit=args.limit, extensions=args.ext,
-                            prefix=args.prefix if args.prefix is not None else (loc.key or None),
+    filters = {flt.keyword: getattr(args, flt.keyword) for flt in FILTERS}
+    if filters["prefix"] is None:
+        filters["prefix"] = loc.key or None
+    results = bucket.search(args.query, meta=meta, limit=args.limit,
                             include_deleted=args.deleted, versions=args.versions,
-                            facets=args.facets, cursor=args.cursor)
+                            facets=args.facets, cursor=args.cursor, **filters)
     if args.json:
         for hit in results:
             record = dataclasses.asdict(hit)

@@ -3,6 +3,10 @@
 A metadata dict maps a dotted path to either a value (exact match) or an
 operator dict. Nested dicts are not paths: ``{"a": {"b": 1}}`` is an error
 whose message says to write ``{"a.b": 1}``.
+
+Values: None, bool, int, float and ``Decimal`` (finite: a stored NaN or infinity is
+the string ``"NaN"`` / ``"Infinity"``), str, datetime and date. Anything else is a
+``QueryError``, as is a path longer than the index keeps (``KEYWORD_IGNORE_ABOVE``).
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from t4index import fields as f
-from t4index._dates import to_es_date
+from t4index.dates import to_es_date
 from t4index.errors import QueryError
+from t4index.filters import prefix_clause
 from t4index.mapping import KEYWORD_IGNORE_ABOVE
 
 RANGE_OPERATORS = ("gt", "gte", "lt", "lte")
@@ -39,6 +45,9 @@ def meta_clauses(meta: Mapping[str, Any]) -> tuple[list[Clause], list[Clause]]:
     for path, spec in meta.items():
         if not isinstance(path, str) or not path:
             raise QueryError(f"metadata path must be a non-empty string, got {path!r}")
+        if len(path) > KEYWORD_IGNORE_ABOVE:
+            raise QueryError(f"metadata path {path[:40]!r}... is {len(path)} characters; the "
+                             f"index keeps paths of at most {KEYWORD_IGNORE_ABOVE}")
         if isinstance(spec, Mapping):
             clause, negate = _operators(path, spec)
             (must_not if negate else filters).append(clause)
@@ -78,7 +87,7 @@ def _operators(path: str, spec: Mapping[str, Any]) -> tuple[Clause, bool]:
         if not isinstance(flag, bool):
             raise QueryError(f"metadata path {path!r}: 'exists' takes True or False, got {flag!r}")
         under = {"bool": {"should": [{"term": {f.META_PATH: path}},
-                                     {"prefix": {f.META_PATH: path + "."}}],
+                                     prefix_clause(f.META_PATH, path + ".")],
                           "minimum_should_match": 1}}
         clause = {"nested": {"path": f.META_PAIRS, "query": under}}
         return clause, not flag
@@ -101,28 +110,39 @@ def _value(path: str, value: Any) -> Clause:
         return {"term": {f.META_TYPE: "null"}}
     if isinstance(value, bool):
         return {"term": {f.META_BOOL: value}}
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
+        if not _finite(value):
+            raise QueryError(f"metadata path {path!r}: {value!r} is not a number a query can "
+                             "match; a stored NaN or infinity is the string 'NaN', 'Infinity' "
+                             "or '-Infinity': match that string")
         try:
             number = float(value)
         except OverflowError:
             number = math.inf
         if math.isfinite(number):
             return {"term": {f.META_NUM: number}}
-        if math.isnan(number):
-            return {"term": {f.META_STR: "NaN"}}
         if isinstance(value, int):
             return {"term": {f.META_STR: str(value)}}
-        return {"term": {f.META_STR: "Infinity" if number > 0 else "-Infinity"}}
+        raise QueryError(f"metadata path {path!r}: {value!r} is beyond a double's range")
     if isinstance(value, datetime | date):
-        return {"term": {f.META_DATE: to_es_date(value)}}
+        iso = to_es_date(value)
+        if iso is None:
+            raise QueryError(f"metadata path {path!r}: {value!r} is not a date the index holds")
+        return {"term": {f.META_DATE: iso}}
     if isinstance(value, str):
         if len(value) > KEYWORD_IGNORE_ABOVE:
             raise QueryError(f"metadata path {path!r}: exact match works on strings of at most "
                              f"{KEYWORD_IGNORE_ABOVE} characters (got {len(value)})")
         return {"term": {f.META_STR: value}}
     raise QueryError(f"metadata path {path!r}: cannot match a value of type "
-                     f"{type(value).__name__} ({value!r}); use str, int, float, bool, "
-                     "None, datetime or an operator dict")
+                     f"{type(value).__name__} ({value!r}); use str, int, float, Decimal, "
+                     "bool, None, datetime, date or an operator dict")
+
+
+def _finite(number: int | float | Decimal) -> bool:
+    if isinstance(number, Decimal):
+        return number.is_finite()
+    return isinstance(number, int) or math.isfinite(number)
 
 
 def _range(path: str, spec: Mapping[str, Any]) -> Clause:
@@ -132,8 +152,8 @@ def _range(path: str, spec: Mapping[str, Any]) -> Clause:
     for op, bound in spec.items():
         if isinstance(bound, bool) or bound is None:
             kinds.add("invalid")
-        elif isinstance(bound, int | float):
-            if isinstance(bound, float) and not math.isfinite(bound):
+        elif isinstance(bound, int | float | Decimal):
+            if not _finite(bound):
                 raise QueryError(f"metadata path {path!r}: {op!r} bound must be finite")
             kinds.add("num")
             try:
@@ -146,6 +166,9 @@ def _range(path: str, spec: Mapping[str, Any]) -> Clause:
         ):
             kinds.add("date")
             bounds[op] = to_es_date(bound)
+            if bounds[op] is None:
+                raise QueryError(f"metadata path {path!r}: {op!r} bound {bound!r} is not a "
+                                 "date the index holds")
         elif isinstance(bound, str):
             kinds.add("str")
             bounds[op] = bound
@@ -183,7 +206,7 @@ def amz_meta_clauses(amz_meta: Mapping[str, Any]) -> tuple[list[Clause], list[Cl
         elif isinstance(spec, Mapping) and list(spec) == ["exists"] and isinstance(
             spec["exists"], bool
         ):
-            clause = {"prefix": {f.AMZ_META_KV: f"{name}="}}
+            clause = prefix_clause(f.AMZ_META_KV, f"{name}=")
             (filters if spec["exists"] else must_not).append(clause)
         else:
             raise QueryError(f"amz_meta {name!r}: expected a string or {{'exists': bool}}, "

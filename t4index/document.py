@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from t4index import fields as f
-from t4index._dates import to_es_date
+from t4index.dates import to_es_date
 from t4index.errors import DocumentError
 from t4index.mapping import HIGHLIGHT_MAX_ANALYZED_OFFSET
 from t4index.metadata import MAX_META_TEXT_CHARS, FlatMetadata, clean_string, flatten_metadata
+from t4index.s3 import normalize_etag
 
 __all__ = [
     "MAX_TEXT_CHARS",
@@ -134,10 +135,6 @@ def _content_type(value: str | None) -> str | None:
     return value.split(";", 1)[0].strip().lower() or None
 
 
-def _etag(value: str | None) -> str | None:
-    return value.strip().strip('"') if value else None
-
-
 def _amz_meta(amz_meta: Mapping[str, Any] | None) -> tuple[dict[str, str], list[str]]:
     stored: dict[str, str] = {}
     for name, value in (amz_meta or {}).items():
@@ -221,7 +218,7 @@ def build_document(
         f.EXTENSION: extension_of(key),
         f.CONTENT_TYPE: _content_type(content_type),
         f.SIZE: size,
-        f.ETAG: _etag(etag),
+        f.ETAG: normalize_etag(etag),
         f.VERSION_ID: version_id,
         f.IS_LATEST: bool(is_latest),
         f.LAST_MODIFIED: modified,

@@ -293,22 +293,28 @@ def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
     from dataclasses import replace
 
     body = build_search_body(query)  # validates before any I/O
+    if query.cursor is not None:
+        query.cursor.check_buckets(buckets)
     aliases = ",".join(alias_name(b) for b in ([buckets] if isinstance(buckets, str)
                                               else buckets))
     keep_alive = keep_alive or query.keep_alive
     try:
         if query.cursor is None:
-            return parse_response(_search_started(es, index=aliases, body=body), query)
-        if query.cursor.pit_id is None:
-            pit_id = es.open_point_in_time(index=aliases, keep_alive=keep_alive)["id"]
-            query = replace(query, cursor=replace(query.cursor, pit_id=pit_id),
-                            keep_alive=keep_alive)
-            body = build_search_body(query)
-        page = parse_response(es.search(body=body), query)  # a started index
-        if not page.has_more and page.pit_id:
-            es.close_point_in_time(id=page.pit_id)
+            page = parse_response(_search_started(es, index=aliases, body=body), query)
+        else:
+            if query.cursor.pit_id is None:
+                pit_id = es.open_point_in_time(index=aliases, keep_alive=keep_alive)["id"]
+                query = replace(query, cursor=replace(query.cursor, pit_id=pit_id),
+                                keep_alive=keep_alive)
+                body = build_search_body(query)
+            page = parse_response(es.search(body=body), query)  # a started index
+            if not page.has_more and page.pit_id:
+                es.close_point_in_time(id=page.pit_id)
     except T4IndexError:
         raise
     except Exception as exc:
         raise IndexStateError(f"search over {aliases} failed: {exc}") from exc
+    if page.cursor is not None:  # a cursor names its buckets, and is refused elsewhere
+        named = sorted({buckets} if isinstance(buckets, str) else set(buckets))
+        page = replace(page, cursor=replace(page.cursor, buckets=named))
     return page

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from t4index import fields as f
-from t4index._dates import to_es_date
+from t4index.dates import to_es_date
 from t4index.mapping import KEYWORD_IGNORE_ABOVE
 
 MAX_META_PAIRS = 5_000

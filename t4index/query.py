@@ -20,9 +20,9 @@ from datetime import date, datetime
 from typing import Any
 
 from t4index import fields as f
-from t4index._dates import to_es_date
 from t4index._predicates import OPERATORS, amz_meta_clauses, meta_clauses
 from t4index.errors import QueryError
+from t4index.filters import FILTERS, filter_clauses
 from t4index.mapping import HIGHLIGHT_MAX_ANALYZED_OFFSET
 from t4index.response import Facets, Hit, SearchPage, parse_response
 
@@ -41,10 +41,20 @@ __all__ = [
     "parse_response",
 ]
 
-DEFAULT_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 10
+"""Hits per page when none is asked for: the same on every route (client, CLI, search API)."""
 MAX_PAGE_SIZE = 1_000
 """Hits omit text and derived fields, so 1,000 hits stay well under 6 MB."""
 MAX_TEXT_QUERY_CHARS = 1_000
+MAX_EXPANDING_TERMS = 10
+"""Fuzzy (``thor~``), prefix (``tho*``) terms per ``text`` at most: each expands into
+up to ``FUZZY_MAX_EXPANSIONS`` terms over every text field, and 80 of them with
+highlights held a search thread for 20 s."""
+FUZZY_MAX_EXPANSIONS = 20
+"""Terms one fuzzy term expands into at most (Elasticsearch's default is 50)."""
+MAX_HIGHLIGHT_PAGE_SIZE = 100
+"""Highlights are computed for every hit of a page: pages with highlights hold 100 at most."""
+_EXPANDING = re.compile(r'(?<![\\"])(?:\*|~\d*)(?=$|[\s|+()])')
 FACET_SIZE = 50
 TEXT_FIELDS: tuple[str, ...] = (f"{f.KEY_TEXT}^3", f"{f.KEY_TOKENS}^2", f"{f.META_TEXT}^2", f.TEXT)
 """Fields (with boosts) that full-text queries search."""
@@ -72,6 +82,19 @@ class Cursor:
     pit_id: str | None
     search_after: list[Any] | None = None
     query_hash: str | None = None
+    buckets: list[str] | None = None
+
+    def check_buckets(self, buckets: str | Sequence[str]) -> None:
+        """Refuse this cursor unless it was issued for exactly ``buckets``.
+
+        Raises:
+            QueryError: the cursor names other buckets (or none: it was forged).
+        """
+        asked = sorted({buckets} if isinstance(buckets, str) else set(buckets))
+        if self.buckets != asked:
+            raise QueryError(f"cursor was issued for bucket(s) {', '.join(self.buckets or [])}"
+                             f", not {', '.join(asked)}: continue a search with the same "
+                             "buckets it started with")
 
     def encode(self) -> str:
         """An opaque URL-safe string of this cursor."""
@@ -89,11 +112,11 @@ class Cursor:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             data = json.loads(raw)
             cursor = cls(**data)
-        except (binascii.Error, ValueError, TypeError) as exc:
+        except (binascii.Error, ValueError, TypeError, RecursionError) as exc:
             raise QueryError("cursor is not valid (was it copied whole?)") from exc
         if not (cursor.pit_id is None or isinstance(cursor.pit_id, str)) or not (
             cursor.search_after is None or isinstance(cursor.search_after, list)
-        ):
+        ) or not (cursor.buckets is None or isinstance(cursor.buckets, list)):
             raise QueryError("cursor is not valid (was it copied whole?)")
         return cursor
 
@@ -112,10 +135,12 @@ class SearchQuery:
         min_size, max_size: inclusive size bounds in bytes.
         modified_since, modified_before: last modified ``>=`` and ``<`` (datetime or ISO).
         key: exactly this key.
-        key_prefix: keys starting with this string (case sensitive).
+        key_prefix: keys starting with this string (case sensitive, any length).
+        content_type: exactly this content type.
+        (The filters are declared in ``t4index.filters.FILTERS``.)
         include_versions: every version, not only each key's current state.
         include_deleted: also delete markers / tombstones.
-        highlight: highlight matches of ``text``.
+        highlight: highlight matches of ``text`` (pages of at most ``MAX_HIGHLIGHT_PAGE_SIZE``).
         facets: counts by extension and total size (first page only).
         sort: one of ``SORTS``; ties are broken by index order.
         page_size: hits per page, 1..``MAX_PAGE_SIZE``.
@@ -133,6 +158,7 @@ class SearchQuery:
     modified_before: datetime | date | str | None = None
     key: str | None = None
     key_prefix: str | None = None
+    content_type: str | None = None
     include_versions: bool = False
     include_deleted: bool = False
     highlight: bool = False
@@ -146,8 +172,7 @@ class SearchQuery:
         """A hash of what selects and orders hits (not paging, highlights or facets)."""
         chosen = {
             name: getattr(self, name)
-            for name in ("text", "meta", "amz_meta", "extensions", "min_size", "max_size",
-                         "modified_since", "modified_before", "key", "key_prefix",
+            for name in ("text", "meta", "amz_meta", *(flt.name for flt in FILTERS),
                          "include_versions", "include_deleted", "sort")
         }
         raw = json.dumps(chosen, sort_keys=True, default=repr)
@@ -179,7 +204,16 @@ def _check_text(text: str) -> str:
         raise QueryError(f"text: the quote at position {quote_at} is never closed: {text!r}")
     if depth:
         raise QueryError(f"text: {depth} '(' never closed: {text!r}")
+    expanding = len(_EXPANDING.findall(_outside_quotes(text)))
+    if expanding > MAX_EXPANDING_TERMS:
+        raise QueryError(f"text has {expanding} fuzzy or prefix terms (~ or *); the limit is "
+                         f"{MAX_EXPANDING_TERMS}: each expands into many terms")
     return text.strip()
+
+
+def _outside_quotes(text: str) -> str:
+    """``text`` with quoted phrases blanked (``~N`` after a phrase is slop, not fuzziness)."""
+    return re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
@@ -190,26 +224,6 @@ def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None
         raise QueryError(f"{name} must be an integer {span}, got {value!r}")
 
 
-def _date_bound(name: str, value: Any) -> str:
-    iso = to_es_date(value) if isinstance(value, str | datetime | date) else None
-    if iso is None:
-        raise QueryError(f"{name} must be a datetime or an ISO 8601 string, got {value!r}")
-    return iso
-
-
-def _extensions(values: Sequence[str]) -> list[str]:
-    if isinstance(values, str) or not isinstance(values, Sequence | set | frozenset):
-        raise QueryError(f"extensions must be a list of strings, got {values!r}")
-    out = []
-    for value in values:
-        if not isinstance(value, str):
-            raise QueryError(f"extensions must be strings, got {value!r}")
-        out.append(value.strip().lower().lstrip("."))
-    if not out:
-        raise QueryError("extensions is empty: pass None for any extension")
-    return out
-
-
 def _filters(q: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     filters: list[dict[str, Any]] = []
     must_not: list[dict[str, Any]] = []
@@ -217,34 +231,7 @@ def _filters(q: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
         filters.append({"term": {f.IS_LATEST: True}})
     if not q.include_deleted:
         filters.append({"term": {f.DELETED: False}})
-    if q.extensions is not None:
-        filters.append({"terms": {f.EXTENSION: _extensions(q.extensions)}})
-    size: dict[str, int] = {}
-    for name, op in (("min_size", "gte"), ("max_size", "lte")):
-        value = getattr(q, name)
-        if value is not None:
-            _check_int(name, value, 0)
-            size[op] = value
-    if "gte" in size and "lte" in size and size["gte"] > size["lte"]:
-        raise QueryError(f"min_size {size['gte']} is greater than max_size {size['lte']}")
-    if size:
-        filters.append({"range": {f.SIZE: size}})
-    modified: dict[str, str] = {}
-    if q.modified_since is not None:
-        modified["gte"] = _date_bound("modified_since", q.modified_since)
-    if q.modified_before is not None:
-        modified["lt"] = _date_bound("modified_before", q.modified_before)
-    if modified:
-        filters.append({"range": {f.LAST_MODIFIED: modified}})
-    if q.key is not None:
-        if not isinstance(q.key, str) or not q.key:
-            raise QueryError(f"key must be a non-empty string, got {q.key!r}")
-        filters.append({"term": {f.KEY: q.key}})
-    if q.key_prefix is not None:
-        if not isinstance(q.key_prefix, str):
-            raise QueryError(f"key_prefix must be a string, got {q.key_prefix!r}")
-        if q.key_prefix:
-            filters.append({"prefix": {f.KEY: q.key_prefix}})
+    filters.extend(filter_clauses({flt.name: getattr(q, flt.name) for flt in FILTERS}))
     for clauses in (meta_clauses(q.meta) if q.meta is not None else ([], []),
                     amz_meta_clauses(q.amz_meta) if q.amz_meta is not None else ([], [])):
         filters.extend(clauses[0])
@@ -298,6 +285,10 @@ def build_search_body(q: SearchQuery) -> dict[str, Any]:
     if not isinstance(q, SearchQuery):
         raise QueryError(f"expected a SearchQuery, got {type(q).__name__}")
     _check_int("page_size", q.page_size, 1, MAX_PAGE_SIZE)
+    if q.highlight is True and q.text and q.page_size > MAX_HIGHLIGHT_PAGE_SIZE:
+        raise QueryError(f"highlights are computed for every hit: ask for at most "
+                         f"{MAX_HIGHLIGHT_PAGE_SIZE} hits with highlight, or turn it off "
+                         f"(page_size is {q.page_size})")
     filters, must_not = _filters(q)
     text = _check_text(q.text) if q.text is not None else ""
     query: dict[str, Any] = {"filter": filters}
@@ -306,7 +297,8 @@ def build_search_body(q: SearchQuery) -> dict[str, Any]:
     if text:
         query["must"] = [{"simple_query_string": {
             "query": text, "fields": list(TEXT_FIELDS), "default_operator": "and",
-            "lenient": True, "analyze_wildcard": True}}]
+            "lenient": True, "analyze_wildcard": True,
+            "fuzzy_max_expansions": FUZZY_MAX_EXPANSIONS}}]
     body: dict[str, Any] = {
         "query": {"bool": query},
         "size": q.page_size + 1,

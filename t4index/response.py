@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from t4index import fields as f
-from t4index._dates import parse_iso
+from t4index.dates import parse_iso
 from t4index.errors import QueryError
 
 if TYPE_CHECKING:

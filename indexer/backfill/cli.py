@@ -88,16 +88,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _pipeline(threads: int | None = None) -> Any:
     import boto3
-    from botocore.config import Config
 
     from indexer.service import build_pipeline
     from indexer.settings import Settings
+    from t4index.retry import s3_client_config
 
     settings = Settings.from_env()
     if threads:
         settings = dataclasses.replace(settings, threads=threads)
-    s3 = boto3.client("s3", config=Config(retries={"mode": "adaptive", "max_attempts": 5},
-                                          max_pool_connections=64))
+    # botocore's retries off: listing and reads retry through t4index.retry, the only layer
+    s3 = boto3.client("s3", config=s3_client_config(max_pool_connections=64))
     return build_pipeline(settings, s3=s3)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from indexer.backfill.listing import Listed, chunked
+from t4index.s3 import normalize_etag
 
 CONFIGURATION_ID = "t4-backfill"
 SQS_BATCH = 10
@@ -37,7 +38,7 @@ def event_record(bucket: str, obj: Listed, event_time: str) -> dict[str, Any]:
             "configurationId": CONFIGURATION_ID,
             "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
             "object": {"key": quote_plus(obj.key, safe=""), "size": obj.size,
-                       "eTag": (obj.etag or "").strip('"')},
+                       "eTag": normalize_etag(obj.etag) or ""},
         },
     }
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from indexer.backfill.listing import Listed, parse_s3_url
+from indexer.backfill.listing import RETRY, Listed, parse_s3_url
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def parse_manifest(raw: bytes | str) -> Manifest:
 def read_manifest(s3: Any, url: str) -> Manifest:
     """Read and parse the manifest at ``s3://bucket/path/manifest.json``."""
     bucket, key = parse_s3_url(url)
-    return parse_manifest(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return parse_manifest(RETRY.call(lambda: s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
 
 
 def rows_to_objects(columns: list[str], rows: Iterator[list[str]],
@@ -96,7 +96,8 @@ def iter_inventory(s3: Any, manifest: Manifest, prefix: str = "", *,
     for file_index, key in enumerate(manifest.files):
         if file_index < first_file:
             continue
-        body = s3.get_object(Bucket=manifest.destination_bucket, Key=key)["Body"]
+        body = RETRY.call(lambda key=key: s3.get_object(Bucket=manifest.destination_bucket,
+                                                         Key=key)["Body"])
         raw = gzip.GzipFile(fileobj=body) if key.endswith(".gz") else body
         with io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
             for row_index, obj in rows_to_objects(manifest.columns, csv.reader(text), prefix):

@@ -16,7 +16,30 @@ from queue import Full, Queue
 from threading import Event, Thread
 from typing import Any, TypeVar
 
+from t4index.retry import RetryPolicy
+
 T = TypeVar("T")
+RETRY = RetryPolicy(max_attempts=5)
+"""The one retry layer of listing calls (every S3 client here has botocore's retries off)."""
+
+
+def _pages(s3: Any, operation: str, kwargs: dict[str, Any],
+           follow: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """The pages of a listing ``operation``, each request retried through ``RETRY``.
+
+    ``follow`` maps the answer's continuation fields to the next request's parameters.
+    """
+    kwargs = dict(kwargs)
+    call = getattr(s3, operation)
+    while True:
+        page = RETRY.call(lambda: call(**kwargs))
+        yield page
+        if not page.get("IsTruncated"):
+            return
+        nxt = {param: page[field] for field, param in follow.items() if page.get(field)}
+        if not nxt:
+            return
+        kwargs.update(nxt)
 
 
 @dataclass(frozen=True)
@@ -51,11 +74,11 @@ def list_objects(s3: Any, bucket: str, prefix: str = "", *, start_after: str | N
     The position of an object is its key: resuming with ``start_after=key`` lists
     what follows it.
     """
-    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix,
-                              "PaginationConfig": {"PageSize": page_size}}
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": page_size}
     if start_after:
         kwargs["StartAfter"] = start_after
-    for page in s3.get_paginator("list_objects_v2").paginate(**kwargs):
+    for page in _pages(s3, "list_objects_v2", kwargs,
+                       {"NextContinuationToken": "ContinuationToken"}):
         for item in page.get("Contents", []):
             yield item["Key"], Listed(key=item["Key"], size=int(item.get("Size", 0)),
                                       etag=item.get("ETag"), last_modified=item.get("LastModified"),
@@ -125,12 +148,12 @@ def list_version_keys(s3: Any, bucket: str, prefix: str = "", *,
     The position is the key; ``start_after`` resumes after it (ListObjectVersions'
     ``KeyMarker`` lists the keys after the marker).
     """
-    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix,
-                              "PaginationConfig": {"PageSize": page_size}}
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": page_size}
     if start_after:
         kwargs["KeyMarker"] = start_after
     last: str | None = None
-    for page in s3.get_paginator("list_object_versions").paginate(**kwargs):
+    for page in _pages(s3, "list_object_versions", kwargs,
+                       {"NextKeyMarker": "KeyMarker", "NextVersionIdMarker": "VersionIdMarker"}):
         entries = sorted([*page.get("Versions", []), *page.get("DeleteMarkers", [])],
                          key=lambda item: item["Key"])
         for item in entries:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import posixpath
 
+from t4index.s3 import last_extension
+
 TIKA = "tika"
 TEXT = "text"
 NONE = "none"
@@ -79,10 +81,7 @@ def extension(key: str) -> str:
         The extension (``Makefile`` and ``Dockerfile`` give their own name).
     """
     base = posixpath.basename(key).lower()
-    if base in {"makefile", "dockerfile"}:
-        return base
-    stem, dot, ext = base.rpartition(".")
-    return ext if dot and stem else ""
+    return base if base in {"makefile", "dockerfile"} else last_extension(key)
 
 
 def _from_type(content_type: str | None) -> str | None:

@@ -42,8 +42,7 @@ PIP_PYTHON_VERSION = "3.11.7"
 releases need >= 3.11.5; Lambda's python3.11 runtime runs a later patch release)."""
 PACKAGE_NAME = "t4-search-lambda.zip"
 SOURCE_PACKAGES: tuple[str, ...] = ("t4index", "indexer", "lambdas", "t4")
-"""``indexer`` reuses the client's retry policy (``t4._retry``); ``t4`` imports its
-optional data libraries only when used, so it travels without them."""
+"""``t4`` imports its optional data libraries only when used, so it travels without them."""
 EXTRAS: tuple[str, ...] = ("indexer",)
 EXCLUDED: frozenset[str] = frozenset({"pandas", "pyarrow", "numpy"})
 MAX_UNZIPPED_BYTES = 262_144_000

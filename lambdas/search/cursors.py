@@ -87,4 +87,4 @@ class CursorSigner:
         if owned != sorted(set(buckets)):
             raise BadRequest("cursor was issued for other buckets: send the same "
                              "'buckets' as the request that returned it")
-        return Cursor(pit_id=pit, search_after=after, query_hash=query_hash)
+        return Cursor(pit_id=pit, search_after=after, query_hash=query_hash, buckets=owned)

@@ -110,7 +110,7 @@ def test_package_fits_lambda_and_holds_exactly_the_pins(package: Package) -> Non
     assert package.path.name == PACKAGE_NAME
     names = {i.filename for i in infos}
     assert {"lambdas/indexer/app.py", "t4index/names.py", "indexer/pipeline.py",
-            "t4/_retry.py"} <= names
+            "t4index/retry.py"} <= names
     assert not any(n.endswith(".pyc") or "__pycache__" in n for n in names)
     top = {n.split("/", 1)[0] for n in names}
     assert not top & {"pandas", "pyarrow", "numpy"}, "heavy optional dependencies left in"

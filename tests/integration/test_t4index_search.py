@@ -214,7 +214,8 @@ def test_every_query_form_runs_and_fits_the_live_mapping(es, corpus: str) -> Non
     assert live == field_types(mappings())
     queries = [SearchQuery(**kwargs) for kwargs, _ in CASES] + [
         SearchQuery(meta={"n": {"gte": 1}}, text="x", highlight=True, facets=True,
-                    include_versions=True, sort="-last_modified", page_size=1000),
+                    include_versions=True, sort="-last_modified", page_size=100),
+        SearchQuery(text="x", facets=True, page_size=1000),
     ]
     for q in queries:
         lifecycle.search_page(es, corpus, q)

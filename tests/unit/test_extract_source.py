@@ -19,7 +19,7 @@ from indexer.source import (
     SourceUnavailable,
     helium_format,
 )
-from t4._retry import RetryPolicy
+from t4index.retry import RetryPolicy
 
 NO_WAIT = RetryPolicy(max_attempts=2, sleep=lambda _: None)
 

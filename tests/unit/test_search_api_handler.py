@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,7 +110,8 @@ def test_cursor_round_trip_and_refusals() -> None:
     signer = CursorSigner(SECRET)
     cursor = Cursor(pit_id="pit==", search_after=[1.5, 7], query_hash="q1")
     token = signer.sign(cursor, ALICE.principal, ["b", "a"])
-    assert signer.verify(token, ALICE.principal, ["a", "b", "a"]) == cursor
+    assert signer.verify(token, ALICE.principal, ["a", "b", "a"]) == replace(
+        cursor, buckets=["a", "b"])
     with pytest.raises(Forbidden, match="another caller"):
         signer.verify(token, STRANGER.principal, ["a", "b"])
     with pytest.raises(BadRequest, match="other buckets"):

@@ -265,7 +265,7 @@ def test_request_body_from_a_search_query() -> None:
                         page_size=25)
     assert request_body("b", query, cursor="c.s") == {
         "buckets": ["b"], "text": "thor", "meta": {"n": {"gte": 3}}, "extensions": ["csv"],
-        "modified_since": "2024-01-01T00:00:00+00:00", "highlight": True, "page_size": 25,
+        "modified_since": "2024-01-01T00:00:00.000Z", "highlight": True, "page_size": 25,
         "cursor": "c.s"}
     with pytest.raises(SearchQueryError, match="string cursor"):
         request_body(["b"], SearchQuery(cursor=Cursor(pit_id="p")))

@@ -13,7 +13,7 @@ from t4 import _formats, _meta
 from t4._errors import translate
 from t4._local import plan_folder
 from t4._paths import S3Location, parse_bucket_url, split_version
-from t4._retry import RetryPolicy, is_retryable
+from t4index.retry import RetryPolicy, is_retryable
 
 # --- the facade ------------------------------------------------------------------------------
 

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from t4index import fields as f
-from t4index._dates import parse_iso
+from t4index.dates import parse_iso
 from t4index.errors import QueryError
 from t4index.mapping import field_types, index_template
 from t4index.query import (
+    DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     Cursor,
     SearchQuery,
@@ -29,7 +30,7 @@ QUERY_FORMS: dict[str, SearchQuery] = {
     "meta exact bool": SearchQuery(meta={"flag": True}),
     "meta exact null": SearchQuery(meta={"gone": None}),
     "meta exact date": SearchQuery(meta={"when": datetime(2023, 1, 1, tzinfo=UTC)}),
-    "meta exact NaN": SearchQuery(meta={"bad": math.nan}),
+    "meta exact NaN": SearchQuery(meta={"bad": "NaN"}),
     "meta eq": SearchQuery(meta={"n": {"eq": 3}}),
     "meta in": SearchQuery(meta={"n": {"in": [1, "one", True]}}),
     "meta number range": SearchQuery(meta={"n": {"gte": 3, "lt": 10}}),
@@ -140,7 +141,7 @@ def test_default_search_shows_current_state_only() -> None:
     assert {"term": {f.IS_LATEST: True}} in filters
     assert {"term": {f.DELETED: False}} in filters
     assert "pit" not in body and "search_after" not in body
-    assert body["size"] == 101
+    assert body["size"] == DEFAULT_PAGE_SIZE + 1
     assert body["sort"] == [{"_score": {"order": "desc"}}, {"bucket": "asc"}, {"key": "asc"},
                             {"version_id": {"order": "asc", "missing": "_last"}}]
     assert f.TEXT in body["_source"]["excludes"]

@@ -1,9 +1,11 @@
-"""The one retry wrapper every S3 call of the client goes through.
+"""The one retry layer every S3 call of the client and the indexer goes through.
 
-botocore's own retries are turned off on the clients ``Bucket`` builds
-(``total_max_attempts=1``), so that there is exactly one retry layer and it
-covers the whole operation, body included: a GET whose stream breaks halfway
-is retried from the start, which botocore's retries cannot do.
+botocore's own retries are turned off on every S3 client the project builds
+(:data:`BOTOCORE_NO_RETRIES`, ``total_max_attempts=1``), so that there is exactly
+one retry layer and it covers the whole operation, body included: a GET whose
+stream breaks halfway is retried from the start, which botocore's retries cannot
+do. (botocore's adaptive mode with 5 attempts under ``RetryPolicy(3)`` would make
+up to 15 attempts per ranged GET.)
 
 Retried: throttling (``SlowDown``, ``Throttling``, ``RequestLimitExceeded`` ...),
 every 5xx, S3's ``RequestTimeout`` and dropped or refused connections. Waits
@@ -20,6 +22,9 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 T = TypeVar("T")
+
+BOTOCORE_NO_RETRIES: dict[str, object] = {"total_max_attempts": 1, "mode": "standard"}
+"""``botocore.config.Config(retries=...)`` for every S3 client: :class:`RetryPolicy` retries."""
 
 THROTTLING_CODES = frozenset(
     {
@@ -98,3 +103,14 @@ class RetryPolicy:
                 if attempt >= self.max_attempts or not is_retryable(exc):
                     raise
                 self.sleep(self.delay(attempt - 1))
+
+
+def s3_client_config(**options: object) -> object:
+    """A ``botocore.config.Config`` with botocore's retries off (``options`` added).
+
+    Returns:
+        The config; pass it as ``boto3.client("s3", config=...)``.
+    """
+    from botocore.config import Config
+
+    return Config(retries=dict(BOTOCORE_NO_RETRIES), **options)
