@@ -131,7 +131,7 @@ def test_pipeline_deploys_with_queue_dlq_and_event_source_mapping(aws, code) -> 
 
     function = lam.get_function_configuration(FunctionName="t4s-indexer")
     assert int(attrs["VisibilityTimeout"]) >= 6 * function["Timeout"] == 6 * 120
-    assert function["Runtime"] == "python3.11" and function["Architectures"] == ["x86_64"]
+    assert function["Runtime"] == "python3.13" and function["Architectures"] == ["x86_64"]
     assert function["Handler"] == "lambdas.indexer.app.handler"
     env = function["Environment"]["Variables"]
     assert env["T4_ES_SECRET_ARN"] == SECRET_ARN
