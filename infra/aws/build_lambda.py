@@ -4,7 +4,8 @@ One zip serves both functions (``lambdas.indexer.app.handler`` and
 ``lambdas.search.app.handler``): the project's runtime packages (``t4index``,
 ``indexer``, ``lambdas``, ``t4``) plus the dependencies pinned in
 ``infra/aws/lambda-requirements.txt``, installed as wheels for the runtime the
-templates name (CPython 3.11, ``manylinux2014_x86_64``), whatever machine builds.
+templates name (CPython 3.13, ``manylinux2014_x86_64``), whatever machine builds;
+the tests check that the templates, these constants and the wheels' tags agree.
 
 - The lock file holds the whole dependency closure of the project's base
   dependencies and its ``indexer`` extra, with ``==`` pins; it is installed with
@@ -33,13 +34,17 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-RUNTIME = "python3.11"
+RUNTIME = "python3.13"
+"""Lambda's newest Python runtime the pinned wheels support (Amazon Linux 2023); local
+development keeps running on 3.11 and newer."""
 ARCHITECTURE = "x86_64"
 PIP_PLATFORM = "manylinux2014_x86_64"
-PYTHON_VERSION = "3.11"
-PIP_PYTHON_VERSION = "3.11.7"
-"""For pip's Requires-Python checks: the 3.11 patch release tested here (some pinned
-releases need >= 3.11.5; Lambda's python3.11 runtime runs a later patch release)."""
+PYTHON_VERSION = "3.13"
+PIP_PYTHON_VERSION = "3.13.0"
+"""For pip's Requires-Python checks: the oldest patch release of the runtime's minor
+version (Lambda's python3.13 runs this or a later one)."""
+RUNTIME_GLIBC = (2, 34)
+"""The C library of Amazon Linux 2023, which the python3.12+ runtimes run on."""
 PACKAGE_NAME = "t4-search-lambda.zip"
 SOURCE_PACKAGES: tuple[str, ...] = ("t4index", "indexer", "lambdas", "t4")
 """``t4`` imports its optional data libraries only when used, so it travels without them."""
@@ -123,10 +128,61 @@ def resolve_closure(roots: Iterable[str]) -> dict[str, str]:
     return dict(sorted(pins.items()))
 
 
+_LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+
+
+def runtime_accepts(tag: str) -> bool:
+    """Whether the Lambda runtime loads a wheel of ``tag`` (``python-abi-platform``).
+
+    Pure wheels, CPython builds for the runtime's version, and stable-ABI (``abi3``)
+    builds for an older CPython, on ``ARCHITECTURE`` Linux with a glibc no newer than
+    the runtime's.
+    """
+    python, abi, platform = tag.split("-")
+    version = PYTHON_VERSION.replace(".", "")
+    if python in ("py3", "py2.py3") and abi == "none":
+        python_ok = True
+    elif abi == "abi3" and python.startswith("cp3"):
+        python_ok = int(python[3:]) <= int(version[1:])
+    else:
+        python_ok = python == abi == f"cp{version}"
+    if platform == "any":
+        return python_ok
+    arch_suffix = f"_{ARCHITECTURE}"
+    if not platform.endswith(arch_suffix):
+        return False
+    base = platform.removesuffix(arch_suffix)
+    glibc = _LEGACY_MANYLINUX.get(base)
+    found = re.fullmatch(r"manylinux_(\d+)_(\d+)", base)
+    if found:
+        glibc = (int(found[1]), int(found[2]))
+    return python_ok and glibc is not None and glibc <= RUNTIME_GLIBC
+
+
+def wheel_tags(tree: Path) -> dict[str, list[str]]:
+    """``{distribution folder: [Tag, ...]}`` of every ``*.dist-info/WHEEL`` under ``tree``."""
+    return {wheel.parent.name: [line.split(":", 1)[1].strip()
+                                for line in wheel.read_text().splitlines()
+                                if line.startswith("Tag:")]
+            for wheel in sorted(tree.glob("*.dist-info/WHEEL"))}
+
+
+def check_wheels(tree: Path) -> None:
+    """Refuse a package holding a wheel the runtime cannot load.
+
+    Raises:
+        BuildError: names the distributions and their tags.
+    """
+    wrong = {name: tags for name, tags in wheel_tags(tree).items()
+             if not any(runtime_accepts(t) for t in tags)}
+    if wrong:
+        raise BuildError(f"wheels {RUNTIME} on {ARCHITECTURE} cannot load: {wrong}")
+
+
 def write_lock(pins: dict[str, str], path: Path = LOCK_FILE) -> None:
     """Write ``pins`` as a pip requirements file."""
     lines = [
-        "# The Lambda package's dependencies (python3.11, manylinux2014_x86_64), pinned.",
+        f"# The Lambda package's dependencies ({RUNTIME}, {PIP_PLATFORM}), pinned.",
         "# Generated from the tested environment by `python -m infra.aws.build_lambda --lock`.",
         *(f"{name}=={version}" for name, version in pins.items()),
     ]
@@ -202,8 +258,8 @@ def build(out_dir: Path, *, lock: Path = LOCK_FILE, source_root: Path = REPO_ROO
     """Build ``out_dir/t4-search-lambda.zip``.
 
     Raises:
-        BuildError: pip failed, a source package is missing, or the package is
-            over Lambda's unzipped limit.
+        BuildError: pip failed, a wheel does not fit the runtime, a source package is
+            missing, or the package is over Lambda's unzipped limit.
     """
     pins = read_lock(lock)
     if EXCLUDED & pins.keys():
@@ -213,6 +269,7 @@ def build(out_dir: Path, *, lock: Path = LOCK_FILE, source_root: Path = REPO_ROO
     with tempfile.TemporaryDirectory(prefix="t4-lambda-") as tmp:
         tree = Path(tmp) / "package"
         _pip_install(lock, tree)
+        check_wheels(tree)
         _copy_sources(source_root, tree)
         partial = out.with_suffix(".zip.partial")
         unzipped = _zip(tree, partial)

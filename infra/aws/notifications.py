@@ -20,8 +20,21 @@ Command line (the deploy-time step; ``--dry-run`` prints the merged configuratio
     python -m infra.aws.notifications remove --bucket B
     python -m infra.aws.notifications show --bucket B
 
-Caveat: S3 has no conditional write for this configuration; do not run this while
-another tool edits the same bucket's notifications.
+Each bucket is done on its own: a bucket that fails (an overlap, access denied, no
+such bucket) gets one ``error: bucket ...`` line on stderr and the others are still
+done; the exit status is 0 when every bucket succeeded, 2 when a bucket was refused
+for its rules or the input, 1 when AWS failed on one.
+
+``--prefix`` and ``--suffix`` take the key text as it is (``raw data/``); S3 matches
+filters against the URL-encoded key of the event, so they are encoded here
+(``raw+data/``) as S3 expects.
+
+Caveats: S3 has no conditional write for this configuration; do not run this while
+another tool edits the same bucket's notifications. A bucket whose notifications are
+managed by CloudFormation (``AWS::S3::Bucket NotificationConfiguration``) or Terraform
+(``aws_s3_bucket_notification``, which owns the bucket's whole configuration) loses
+the rule added here at that tool's next apply: add the rule there instead (the
+deployment checklist gives both snippets).
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote_plus
 
 DEFAULT_EVENTS: tuple[str, ...] = (
     "s3:ObjectCreated:*",
@@ -41,6 +55,12 @@ DEFAULT_EVENTS: tuple[str, ...] = (
 )
 """What the indexer needs: expirations are not part of ``s3:ObjectRemoved:*``."""
 DEFAULT_RULE_ID = "t4-search-indexer"
+
+
+def encode_filter_value(text: str) -> str:
+    """A key prefix or suffix as S3 matches it: URL-encoded as event keys are (a space is
+    ``+``, ``/`` stays, other special characters are percent-encoded)."""
+    return quote_plus(text, safe="/")
 
 _KINDS = {
     # configuration list -> the ARN field of its entries
@@ -102,6 +122,9 @@ class Rule:
                    prefix: str = "", suffix: str = "", rule_id: str = DEFAULT_RULE_ID) -> Rule:
         """The rule that sends ``events`` under ``prefix``/``suffix`` to a queue or topic ARN.
 
+        ``prefix`` and ``suffix`` are plain key text; the rule holds them URL-encoded
+        (``encode_filter_value``), as S3 matches them.
+
         Raises:
             NotificationError: the ARN is not an SQS queue, SNS topic or Lambda function.
         """
@@ -112,7 +135,8 @@ class Rule:
                 f"target {target_arn!r} is not an SQS queue, SNS topic or Lambda function ARN")
         if not events:
             raise NotificationError("a rule needs at least one event type")
-        return cls(kind, target_arn, tuple(events), prefix, suffix, rule_id)
+        return cls(kind, target_arn, tuple(events), encode_filter_value(prefix),
+                   encode_filter_value(suffix), rule_id)
 
     @classmethod
     def from_entry(cls, kind: str, entry: dict[str, Any]) -> Rule:
@@ -298,35 +322,56 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_bucket(s3: Any, bucket: str, args: argparse.Namespace) -> None:
+    if args.command == "show":
+        print(json.dumps({bucket: _read(s3, bucket)}, indent=2))
+        return
+    if args.command == "remove":
+        change = remove_notification(s3, bucket, args.rule_id, dry_run=args.dry_run)
+    elif args.eventbridge:
+        change = add_eventbridge(s3, bucket, dry_run=args.dry_run)
+    else:
+        rule = Rule.for_target(args.target_arn, events=args.events or DEFAULT_EVENTS,
+                               prefix=args.prefix, suffix=args.suffix, rule_id=args.rule_id)
+        change = add_notification(s3, bucket, rule, dry_run=args.dry_run)
+    verb = "would write" if args.dry_run else ("updated" if change.written else "unchanged")
+    print(f"{bucket}: {verb}")
+    if args.dry_run:
+        print(json.dumps(change.after, indent=2))
+
+
+def _aws_failure(exc: Exception) -> str:
+    """One line for an AWS error: its code and message, no traceback."""
+    error = getattr(exc, "response", {}).get("Error", {})
+    if error:
+        return f"{error.get('Code', type(exc).__name__)}: {error.get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _report(bucket: str, message: str) -> None:
+    prefix = f"bucket {bucket!r}: "
+    print(f"error: {message if message.startswith(prefix) else prefix + message}",
+          file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status (2 on an overlap or bad input)."""
+    """Command-line entry point: every bucket is tried; returns the exit status (0 all
+    done, 2 a bucket refused for its rules or the input, 1 an AWS failure)."""
     args = _parser().parse_args(argv)
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     s3 = boto3.client("s3", endpoint_url=args.endpoint_url)
     status = 0
     for bucket in args.bucket:
         try:
-            if args.command == "show":
-                print(json.dumps({bucket: _read(s3, bucket)}, indent=2))
-                continue
-            if args.command == "remove":
-                change = remove_notification(s3, bucket, args.rule_id, dry_run=args.dry_run)
-            elif args.eventbridge:
-                change = add_eventbridge(s3, bucket, dry_run=args.dry_run)
-            else:
-                rule = Rule.for_target(args.target_arn, events=args.events or DEFAULT_EVENTS,
-                                       prefix=args.prefix, suffix=args.suffix,
-                                       rule_id=args.rule_id)
-                change = add_notification(s3, bucket, rule, dry_run=args.dry_run)
+            _one_bucket(s3, bucket, args)
         except NotificationError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            status = 2
-            continue
-        verb = "would write" if args.dry_run else ("updated" if change.written else "unchanged")
-        print(f"{bucket}: {verb}")
-        if args.dry_run:
-            print(json.dumps(change.after, indent=2))
+            _report(bucket, str(exc))
+            status = max(status, 2)
+        except (ClientError, BotoCoreError) as exc:
+            _report(bucket, _aws_failure(exc))
+            status = max(status, 1)
     return status
 
 

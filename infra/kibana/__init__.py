@@ -5,7 +5,9 @@ view pattern from ``t4index.names.ALIAS_PATTERN``) so they cannot drift from the
 index; the NDJSON file is committed for import and a test checks it is current.
 
 - data view ``t4-objects`` over every bucket's alias (not the concrete indices,
-  so no document counts twice during a reindex), time field ``last_modified``;
+  so no document counts twice during a reindex), time field ``indexed_at``: every
+  document has it, tombstones of deleted objects included (they have no
+  ``last_modified``, so a data view on it hid every deletion);
 - saved searches: recent changes, extraction failures;
 - visualizations and a dashboard: objects and bytes by extension, changes over
   time, extraction outcomes.
@@ -26,7 +28,8 @@ from t4index.names import ALIAS_PATTERN
 
 NDJSON_PATH = Path(__file__).resolve().parent / "saved_objects.ndjson"
 DATA_VIEW_ID = "t4-objects"
-TIME_FIELD = f.LAST_MODIFIED
+TIME_FIELD = f.INDEXED_AT
+"""Set on every document the indexer writes, tombstones included (``build_document``)."""
 FAILED_STATUSES = ("too_large", "timeout", "encrypted", "corrupt", "unreadable")
 """Extraction outcomes an admin should look at (``ok``, ``truncated`` and
 ``unsupported`` are normal)."""
@@ -161,17 +164,24 @@ def saved_objects() -> list[dict[str, Any]]:
             [{"type": "count", "schema": "metric", "params": {"customLabel": "changes"}},
              {"type": "date_histogram", "schema": "segment",
               "params": {"field": TIME_FIELD, "interval": "auto", "min_doc_count": 1,
-                         "extended_bounds": {}, "customLabel": "last modified"}},
+                         "extended_bounds": {}, "customLabel": "indexed at"}},
              {**_terms(f.DELETED, 2, "deleted"), "schema": "group"}],
             {"type": "histogram", "addLegend": True, "legendPosition": "right",
+             "legendSize": "auto", "truncateLegend": True, "maxLegendLines": 1,
              "addTooltip": True, "addTimeMarker": False}),
         visualization(
             "t4-outcomes", "t4: extraction outcomes", "pie",
             [{"type": "count", "schema": "metric", "params": {"customLabel": "objects"}},
              {**_terms(f.EXTRACTION_STATUS, 10, "outcome"), "schema": "segment"}],
-            {"type": "pie", "addLegend": True, "legendPosition": "right", "isDonut": True,
-             "addTooltip": True, "labels": {"show": True, "values": True, "last_level": True,
-                                            "truncate": 100}},
+            # Kibana 8 pies: legendDisplay replaced addLegend (its migration runs only on
+            # objects older than typeMigrationVersion, so an import must use the new name)
+            {"type": "pie", "legendDisplay": "show", "legendPosition": "right",
+             "legendSize": "auto", "truncateLegend": True, "maxLegendLines": 1,
+             "nestedLegend": False, "distinctColors": True,
+             "palette": {"type": "palette", "name": "default"}, "isDonut": True,
+             "emptySizeRatio": 0.3, "addTooltip": True,
+             "labels": {"show": True, "values": True, "last_level": True, "truncate": 100,
+                        "position": "default", "valuesFormat": "percent"}},
             query=LIVE),
     ]
     objects.append(dashboard("t4-dashboard", "t4-search: objects", [

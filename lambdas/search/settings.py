@@ -6,6 +6,7 @@
                                ``{"url", "username", "password"}`` or ``{"url", "api_key"}``
 ``T4_ES_USERNAME``/``_PASSWORD`` basic auth, or ``T4_ES_API_KEY``; ``T4_ES_CA_CERTS`` CA file
 ``T4_SEARCH_ACCESS``           caller-to-bucket map, JSON (see ``access``); default deny
+``T4_SEARCH_ACCOUNT_ID``       the API's own account: map keys of other accounts are refused
 ``T4_SEARCH_CURSOR_SECRET``    HMAC key for cursors, at least 16 characters; required unless
                                ``T4_SEARCH_CURSOR_SECRET_ARN`` names a secret holding it
 ``T4_SEARCH_MAX_PAGE``         page size cap, 1..1000, default 100
@@ -110,7 +111,8 @@ class Settings:
             timeout = float(env.get("T4_SEARCH_TIMEOUT", DEFAULT_TIMEOUT))
         except ValueError as exc:
             raise ConfigurationError(f"T4_SEARCH_MAX_PAGE / T4_SEARCH_TIMEOUT: {exc}") from exc
-        return cls(engine=engine, access=AccessPolicy.from_json(env.get("T4_SEARCH_ACCESS")),
+        return cls(engine=engine, access=AccessPolicy.from_json(env.get("T4_SEARCH_ACCESS"),
+                                                                   env.get("T4_SEARCH_ACCOUNT_ID")),
                    cursor_secret=secret.encode(), max_page=max_page, timeout=timeout,
                    keep_alive=env.get("T4_SEARCH_KEEP_ALIVE", "2m"))
 

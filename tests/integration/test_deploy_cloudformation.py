@@ -36,6 +36,7 @@ MOTO_CANNOT_CREATE = frozenset({
 })
 REGION = "us-east-1"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:t4-es-AbCdEf"
+TIKA_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/apache/tika@sha256:" + "0" * 64
 CORE = {"DeadLetterQueue", "EventQueue", "IndexerRole", "IndexerLogGroup", "IndexerFunction",
         "IndexerEventSourceMapping"}
 
@@ -114,9 +115,9 @@ def params(code: dict[str, str], **extra: str) -> dict[str, str]:
 
 
 def test_pipeline_deploys_with_queue_dlq_and_event_source_mapping(aws, code) -> None:
-    stack = deploy(aws, "t4s", params(code, LambdaTimeout="120", BatchSize="50", Threads="12",
-                                      MaxBatchingWindow="7", MaxConcurrency="4",
-                                      MaxReceiveCount="3"))
+    stack = deploy(aws, "t4s", params(code, LambdaTimeout="120", BatchSize="50", Threads="8",
+                                      MaxBatchingWindow="7", TikaCapacity="32",
+                                      MaxReceiveCount="6"))
     assert set(stack["resources"]) == CORE
     sqs, lam, iam = aws("sqs"), aws("lambda"), aws("iam")
 
@@ -126,17 +127,19 @@ def test_pipeline_deploys_with_queue_dlq_and_event_source_mapping(aws, code) -> 
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
     assert json.loads(attrs["RedrivePolicy"]) == {"deadLetterTargetArn": dlq_arn,
-                                                  "maxReceiveCount": 3}
+                                                  "maxReceiveCount": 6}
     assert attrs["QueueArn"] == stack["outputs"]["EventQueueArn"]
 
     function = lam.get_function_configuration(FunctionName="t4s-indexer")
-    assert int(attrs["VisibilityTimeout"]) >= 6 * function["Timeout"] == 6 * 120
-    assert function["Runtime"] == "python3.11" and function["Architectures"] == ["x86_64"]
+    assert int(attrs["VisibilityTimeout"]) == 6 * 120 + 300 and function["Timeout"] == 120
+    assert function["Runtime"] == "python3.13" and function["Architectures"] == ["x86_64"]
     assert function["Handler"] == "lambdas.indexer.app.handler"
     env = function["Environment"]["Variables"]
     assert env["T4_ES_SECRET_ARN"] == SECRET_ARN
     assert env["T4_TIKA_URL"] == "http://tika.internal:9998"
-    assert str(env["T4_THREADS"]) == "12"  # moto keeps the Number parameter's int; AWS a string
+    assert str(env["T4_THREADS"]) == "8"  # moto keeps the Number parameter's int; AWS a string
+    # the time budget of a 120 s function: Tika 24 s, margin 24 + 40 s
+    assert (str(env["T4_TIKA_TIMEOUT"]), str(env["T4_SAFETY_MARGIN_MS"])) == ("24", "64000")
     assert env["POWERTOOLS_SERVICE_NAME"] == "t4-indexer"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "t4-search"
 
@@ -146,7 +149,8 @@ def test_pipeline_deploys_with_queue_dlq_and_event_source_mapping(aws, code) -> 
     assert mapping["BatchSize"] == 50
     assert mapping["MaximumBatchingWindowInSeconds"] == 7
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 4}
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 4}  # 32 parses / 8 threads
+    assert stack["outputs"]["MaxConcurrency"] == "4"
 
     role_name = function["Role"].rsplit("/", 1)[1]
     (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
@@ -177,7 +181,7 @@ def test_sns_fan_out_creates_the_topic(aws, code) -> None:
 
 def test_eventbridge_source_routes_the_buckets_events_to_the_queue(aws, code) -> None:
     stack = deploy(aws, "t4eb", params(code, EventSource="eventbridge"))
-    assert set(stack["resources"]) == CORE | {"EventBridgeRule"}
+    assert set(stack["resources"]) == CORE | {"EventBridgeRule", "EventBridgeDeadLetterQueue"}
     events = aws("events")
     rule_name = stack["resources"]["EventBridgeRule"]["PhysicalResourceId"]
     rule = events.describe_rule(Name=rule_name)
@@ -187,6 +191,10 @@ def test_eventbridge_source_routes_the_buckets_events_to_the_queue(aws, code) ->
     assert set(pattern["detail-type"]) == {"Object Created", "Object Deleted"}
     (target,) = events.list_targets_by_rule(Rule=rule_name)["Targets"]
     assert target["Arn"] == stack["outputs"]["EventQueueArn"]
+    dlq = aws("sqs").get_queue_attributes(
+        QueueUrl=stack["outputs"]["EventBridgeDeadLetterQueueUrl"],
+        AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert target["DeadLetterConfig"] == {"Arn": dlq}
 
 
 def test_tika_service_and_the_indexer_in_its_vpc(aws, code) -> None:
@@ -195,7 +203,9 @@ def test_tika_service_and_the_indexer_in_its_vpc(aws, code) -> None:
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.8.{i}.0/24",
                                  AvailabilityZone=f"{REGION}{zone}")["Subnet"]["SubnetId"]
                for i, zone in ((1, "a"), (2, "b"))]
-    tika = deploy(aws, "t4tika", {"VpcId": vpc, "SubnetIds": ",".join(subnets)}, "tika.yaml")
+    tika = deploy(aws, "t4tika", {"VpcId": vpc, "SubnetIds": ",".join(subnets),
+                                  "TikaImage": TIKA_IMAGE, "TaskSize": "4vCPU-16GB",
+                                  "MaxTasks": "4", "LambdaTimeout": "600"}, "tika.yaml")
     res = {name: r["PhysicalResourceId"] for name, r in tika["resources"].items()}
 
     (lb,) = elb.describe_load_balancers(LoadBalancerArns=[res["LoadBalancer"]])["LoadBalancers"]
@@ -215,8 +225,15 @@ def test_tika_service_and_the_indexer_in_its_vpc(aws, code) -> None:
     # Fargate, awsvpc and the service's target group in the template itself)
     task = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     (container,) = task["containerDefinitions"]
-    assert container["image"] == "apache/tika:3.2.2.0"
+    assert container["image"] == TIKA_IMAGE
     assert container["portMappings"][0]["containerPort"] == 9998
+    # (moto's CloudFormation drops the task definition's cpu and memory too: the template
+    # test checks they come from the TaskSizes mapping, and the environment shows the size)
+    env = {e["name"]: str(e["value"]) for e in container["environment"]}
+    assert env["TIKA_CHILD_HEAP_MB"] == "12032"  # 75% of 16 GiB less the watchdog's 256 MiB
+    assert env["TIKA_TASK_TIMEOUT_MS"] == "135000"  # the 600 s indexer's Tika timeout + 15 s
+    assert tika["outputs"]["TikaCapacity"] == "64"  # 16 parses a task, 4 tasks
+    assert tika["outputs"]["LambdaTimeout"] == "600"
 
     # only the client group reaches the balancer, only the balancer reaches the tasks
     client = tika["outputs"]["TikaClientSecurityGroup"]
@@ -231,11 +248,13 @@ def test_tika_service_and_the_indexer_in_its_vpc(aws, code) -> None:
 
     pipeline = deploy(aws, "t4vpc", params(
         code, TikaUrl=tika["outputs"]["TikaUrl"], SubnetIds=",".join(subnets),
-        SecurityGroupIds=client))
+        SecurityGroupIds=client, TikaCapacity=tika["outputs"]["TikaCapacity"],
+        LambdaTimeout=tika["outputs"]["LambdaTimeout"]))
     function = aws("lambda").get_function_configuration(FunctionName="t4vpc-indexer")
     assert function["Environment"]["Variables"]["T4_TIKA_URL"] == tika["outputs"]["TikaUrl"]
     assert sorted(function["VpcConfig"]["SubnetIds"]) == sorted(subnets)
     assert function["VpcConfig"]["SecurityGroupIds"] == [client]
+    assert str(function["Environment"]["Variables"]["T4_TIKA_TIMEOUT"]) == "120"
     # (moto's CloudFormation ignores a role's ManagedPolicyArns: the VPC execution policy
     # is checked in the template by test_deploy_templates)
     assert set(pipeline["resources"]) == CORE

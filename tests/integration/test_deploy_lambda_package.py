@@ -6,10 +6,12 @@ The build installs pinned wheels from PyPI (pip's cache makes a second build tak
 
 from __future__ import annotations
 
+import glob
 import json
+import os
+import shutil
 import subprocess
 import textwrap
-import venv
 import zipfile
 from pathlib import Path
 
@@ -19,11 +21,15 @@ from infra.aws.build_lambda import (
     EXCLUDED,
     MAX_UNZIPPED_BYTES,
     PACKAGE_NAME,
+    PYTHON_VERSION,
     REPO_ROOT,
+    RUNTIME,
     Package,
     build,
     normalize,
     read_lock,
+    runtime_accepts,
+    wheel_tags,
 )
 from tests.support.aws import make_queue, notify_queue, wait_for
 
@@ -50,6 +56,7 @@ RUNNER = textwrap.dedent('''
     modules = {name: importlib.import_module(name) for name in names + sys.argv[4].split(",")}
     socket.socket.connect, socket.create_connection, socket.getaddrinfo = saved
     report = {"network_attempts": attempts,
+              "python": "%d.%d" % sys.version_info[:2],
               "files": {n: m.__file__ for n, m in modules.items()},
               "elasticsearch": importlib.import_module("elasticsearch").__file__,
               "handler_callable": all(callable(getattr(m, "handler", None))
@@ -76,11 +83,37 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     return build(tmp_path_factory.mktemp("build"))
 
 
+def runtime_python() -> str | None:
+    """An interpreter of the Lambda runtime's Python version (``T4_RUNTIME_PYTHON``, then
+    ``python3.13`` on PATH, then pyenv's versions), or None."""
+    candidates = [os.environ.get("T4_RUNTIME_PYTHON"), shutil.which(RUNTIME),
+                  *sorted(glob.glob(os.path.expanduser(
+                      f"~/.pyenv/versions/{PYTHON_VERSION}.*/bin/{RUNTIME}")))]
+    for candidate in filter(None, candidates):
+        try:
+            out = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"],
+                                 capture_output=True, text=True, timeout=30).stdout
+        except OSError:
+            continue
+        if out.strip() == str(tuple(map(int, PYTHON_VERSION.split(".")))):
+            return candidate
+    return None
+
+
 @pytest.fixture(scope="module")
 def installed(package: Package, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(python of a fresh virtualenv with nothing installed, the unzipped package)."""
+    """(python of a fresh virtualenv of the runtime's version, with nothing installed,
+    the unzipped package)."""
+    python = runtime_python()
+    if python is None:
+        message = (f"no {RUNTIME} interpreter to run the package as Lambda would (set "
+                   "T4_RUNTIME_PYTHON to one)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     root = tmp_path_factory.mktemp("clean")
-    venv.EnvBuilder(with_pip=False, clear=True).create(root / "venv")
+    subprocess.run([python, "-m", "venv", "--without-pip", "--clear", str(root / "venv")],
+                   check=True, timeout=120)
     target = root / "task"  # Lambda unpacks the zip into /var/task
     with zipfile.ZipFile(package.path) as zf:
         zf.extractall(target)
@@ -121,11 +154,26 @@ def test_package_fits_lambda_and_holds_exactly_the_pins(package: Package) -> Non
     assert not EXCLUDED & dist_infos.keys()
     assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos)  # reproducible
     binaries = [n for n in names if n.endswith(".so")]
-    assert all("x86_64" in n or "cpython-311" in n or "abi3" in n for n in binaries), binaries
+    version = PYTHON_VERSION.replace(".", "")
+    assert all(f"cpython-{version}-x86_64" in n or "abi3" in n for n in binaries), binaries
+
+
+def test_every_wheel_in_the_package_fits_the_runtime(package: Package, tmp_path: Path) -> None:
+    """The templates' runtime, the build's target and the wheels' tags agree."""
+    with zipfile.ZipFile(package.path) as zf:
+        for info in zf.infolist():
+            if info.filename.endswith(".dist-info/WHEEL"):
+                zf.extract(info, tmp_path)
+    tags = wheel_tags(tmp_path)
+    assert {normalize(name.removesuffix(".dist-info").rsplit("-", 1)[0])
+            for name in tags} == set(read_lock())
+    for name, wheel in tags.items():
+        assert any(runtime_accepts(tag) for tag in wheel), (name, wheel)
 
 
 def test_handler_imports_in_a_clean_virtualenv_without_network(installed) -> None:
     report = _run(installed, "import")
+    assert report["python"] == PYTHON_VERSION
     assert report["network_attempts"] == []
     assert report["handler_callable"]
     _, target = installed

@@ -118,3 +118,48 @@ def test_command_line_refuses_an_overlap_with_status_2(s3, theirs_and_ours, caps
     assert "t4-search-indexer" in capsys.readouterr().out
     config = s3.get_bucket_notification_configuration(Bucket=t["bucket"])
     assert [c["Id"] for c in config["QueueConfigurations"]] == ["their-raw"]  # dry run
+
+
+def test_one_failing_bucket_is_reported_and_the_others_still_done(s3, sqs, unique_name,
+                                                                   capsys) -> None:
+    """An AWS error on one bucket used to end the run with a traceback, leaving the
+    buckets after it untouched."""
+    _, arn, _ = make_queue(sqs, unique_name("multiq"))
+    first, last = unique_name("nb1"), unique_name("nb3")
+    missing = unique_name("nb2-missing")
+    for name in (first, last):
+        s3.create_bucket(Bucket=name)
+    try:
+        status = main(["add", "--bucket", first, "--bucket", missing, "--bucket", last,
+                       "--target-arn", arn, "--prefix", "raw data/"])
+        out, err = capsys.readouterr()
+        assert status == 1
+        errors = err.strip().splitlines()
+        assert len(errors) == 1 and errors[0].startswith(f"error: bucket {missing!r}: ")
+        assert "NoSuchBucket" in errors[0] and "Traceback" not in err
+        assert out.splitlines() == [f"{first}: updated", f"{last}: updated"]
+        for name in (first, last):
+            (rule,) = s3.get_bucket_notification_configuration(Bucket=name)[
+                "QueueConfigurations"]
+            assert rule["Id"] == "t4-search-indexer" and rule["QueueArn"] == arn
+            values = [f["Value"] for f in rule["Filter"]["Key"]["FilterRules"]]
+            assert values == ["raw+data/"]
+    finally:
+        for name in (first, last):
+            s3.delete_bucket(Bucket=name)
+
+
+def test_an_overlap_on_one_bucket_does_not_stop_the_next(s3, sqs, theirs_and_ours,
+                                                        unique_name, capsys) -> None:
+    t = theirs_and_ours
+    other = unique_name("nbo")
+    s3.create_bucket(Bucket=other)
+    try:
+        status = main(["add", "--bucket", t["bucket"], "--bucket", other,
+                       "--target-arn", t["our_arn"]])
+        out, err = capsys.readouterr()
+        assert status == 2
+        assert err.startswith(f"error: bucket {t['bucket']!r}: ") and "their-raw" in err
+        assert out.splitlines() == [f"{other}: updated"]
+    finally:
+        s3.delete_bucket(Bucket=other)

@@ -11,9 +11,12 @@ from infra.aws.build_lambda import (
     EXCLUDED,
     LOCK_FILE,
     BuildError,
+    check_wheels,
     read_lock,
     resolve_closure,
     root_requirements,
+    runtime_accepts,
+    wheel_tags,
 )
 
 
@@ -49,3 +52,40 @@ def test_lock_lines_must_be_exact_pins(tmp_path: Path, line: str) -> None:
     lock.write_text(f"# comment\nboto3==1.0\n{line}\n")
     with pytest.raises(BuildError, match=r"lock.txt:3"):
         read_lock(lock)
+
+
+@pytest.mark.parametrize(("tag", "loads"), [
+    ("py3-none-any", True),
+    ("py2.py3-none-any", True),
+    ("cp313-cp313-manylinux_2_17_x86_64", True),
+    ("cp313-cp313-manylinux2014_x86_64", True),
+    ("cp313-cp313-manylinux_2_28_x86_64", True),
+    ("cp38-abi3-manylinux_2_17_x86_64", True),
+    ("cp311-cp311-manylinux_2_17_x86_64", False),  # built for another Python
+    ("cp314-abi3-manylinux_2_17_x86_64", False),   # needs a newer Python than the runtime
+    ("cp313-cp313-manylinux_2_17_aarch64", False),
+    ("cp313-cp313-musllinux_1_2_x86_64", False),
+    ("cp313-cp313-manylinux_2_39_x86_64", False),  # newer glibc than Amazon Linux 2023's
+    ("cp313-cp313-macosx_11_0_x86_64", False),
+])
+def test_runtime_accepts_only_wheels_it_can_load(tag: str, loads: bool) -> None:
+    assert runtime_accepts(tag) is loads
+
+
+def test_a_wheel_for_another_runtime_is_refused(tmp_path: Path) -> None:
+    for name, tags in (("fine-1.0", ["py3-none-any"]),
+                       ("native-2.0", ["cp311-cp311-manylinux_2_17_x86_64",
+                                       "cp311-cp311-manylinux2014_x86_64"])):
+        info = tmp_path / f"{name}.dist-info"
+        info.mkdir()
+        (info / "WHEEL").write_text("Wheel-Version: 1.0\n" + "".join(f"Tag: {t}\n" for t in tags))
+    assert wheel_tags(tmp_path)["native-2.0.dist-info"][0] == "cp311-cp311-manylinux_2_17_x86_64"
+    with pytest.raises(BuildError, match="native-2.0") as info:
+        check_wheels(tmp_path)
+    assert "fine-1.0" not in str(info.value)
+
+
+def test_the_lock_holds_only_what_the_code_imports() -> None:
+    """`tika`, `requests` and `beautifulsoup4` used to ride along in the zip, unimported."""
+    assert not {"tika", "requests", "beautifulsoup4", "soupsieve", "testcontainers"} & (
+        read_lock().keys())

@@ -138,3 +138,33 @@ def test_failure_search_names_real_outcomes(objects) -> None:
     assert "extraction_status:(" in query
     for status in re.search(r"\(([^)]*)\)", query)[1].split(" or "):
         assert status in {"too_large", "timeout", "encrypted", "corrupt", "unreadable"}
+
+
+def test_the_time_field_is_on_every_document_tombstones_included(objects) -> None:
+    """A data view's time field hides every document without it: on `last_modified`,
+    which tombstones lack, deletions never showed in Discover or the deleted split."""
+    from infra.kibana import TIME_FIELD
+    from t4index.document import build_document
+
+    (view,) = by_type(objects, "index-pattern")
+    assert view["attributes"]["timeFieldName"] == TIME_FIELD
+    # the tombstone a delete event writes (the pipeline builds it this way)
+    tombstone = build_document(bucket="b", key="gone.csv", deleted=True, sequencer="0A")
+    live = build_document(bucket="b", key="here.csv", size=3, last_modified="2024-01-02")
+    assert TIME_FIELD in tombstone and TIME_FIELD in live
+    assert TYPES[TIME_FIELD] == "date"
+    for obj in by_type(objects, "search"):
+        assert obj["attributes"]["sort"] == [[TIME_FIELD, "desc"]]
+
+
+def test_legend_settings_use_current_kibana_names(objects) -> None:
+    for obj in by_type(objects, "visualization"):
+        state = json.loads(obj["attributes"]["visState"])
+        params = state["params"]
+        if state["type"] == "pie":
+            # Kibana 8 replaced addLegend with legendDisplay; its migration would not run
+            # on an object that claims typeMigrationVersion 8.5.0
+            assert "addLegend" not in params and params["legendDisplay"] in {"show", "hide",
+                                                                             "default"}
+        if "legendPosition" in params:
+            assert params["legendSize"] in {"auto", "small", "medium", "large", "xlarge"}

@@ -126,3 +126,24 @@ def test_eventbridge_and_removal_leave_other_rules_alone() -> None:
 def test_target_must_be_a_queue_topic_or_function(arn: str) -> None:
     with pytest.raises(NotificationError, match="not an SQS queue"):
         Rule.for_target(arn)
+
+
+@pytest.mark.parametrize(("given", "stored"), [
+    ("data/", "data/"),
+    ("raw data/", "raw+data/"),
+    ("a+b/", "a%2Bb/"),
+    ("ünï/", "%C3%BCn%C3%AF/"),
+    ("x=1&y/", "x%3D1%26y/"),
+])
+def test_prefixes_and_suffixes_are_url_encoded_as_s3_matches_them(given: str,
+                                                                  stored: str) -> None:
+    """S3 matches a filter against the event's URL-encoded key: a raw `raw data/` never
+    matched `raw data/x.csv`, whose event key is `raw+data/x.csv`."""
+    rule = Rule.for_target(QUEUE, prefix=given, suffix=given.rstrip("/") + ".csv")
+    filters = {f["Name"]: f["Value"] for f in rule.to_entry()["Filter"]["Key"]["FilterRules"]}
+    assert filters == {"prefix": stored, "suffix": stored.rstrip("/") + ".csv"}
+    # read back from S3, the same rule is recognised (a re-run changes nothing)
+    as_read = {"QueueConfigurations": [entry("QueueArn", QUEUE, list(DEFAULT_EVENTS),
+                                             stored, stored.rstrip("/") + ".csv",
+                                             rule_id="t4-search-indexer")]}
+    assert merge_configuration("b", as_read, rule) == as_read

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from indexer.settings import Settings
+from infra.aws import sizing
 from infra.aws.templates import TEMPLATE_DIR, load_template, template_paths
+from tests.support.cfn import refusals, resolve
 
 CFN_LINT = [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"]
 """cfn-lint from this interpreter's environment (the dev extra), whatever is on PATH."""
@@ -37,19 +41,6 @@ def pipeline() -> dict[str, Any]:
     return load_template("pipeline.yaml")
 
 
-def test_visibility_timeout_is_at_least_six_lambda_timeouts(pipeline) -> None:
-    queue = pipeline["Resources"]["EventQueue"]["Properties"]
-    assert queue["VisibilityTimeout"] == {
-        "Fn::FindInMap": ["Timeouts", {"Ref": "LambdaTimeout"}, "Visibility"]}
-    function = pipeline["Resources"]["IndexerFunction"]["Properties"]
-    assert function["Timeout"] == {"Ref": "LambdaTimeout"}
-    allowed = pipeline["Parameters"]["LambdaTimeout"]["AllowedValues"]
-    assert sorted(pipeline["Mappings"]["Timeouts"], key=int) == sorted(allowed, key=int)
-    for timeout in allowed:
-        assert int(timeout) <= 900  # Lambda's maximum
-        assert pipeline["Mappings"]["Timeouts"][timeout]["Visibility"] >= 6 * int(timeout)
-
-
 def test_queue_redrives_to_the_dead_letter_queue(pipeline) -> None:
     redrive = pipeline["Resources"]["EventQueue"]["Properties"]["RedrivePolicy"]
     assert redrive == {"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
@@ -63,13 +54,14 @@ def test_event_source_mapping_reports_partial_failures(pipeline) -> None:
     assert esm["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert esm["BatchSize"] == {"Ref": "BatchSize"}
     assert esm["MaximumBatchingWindowInSeconds"] == {"Ref": "MaxBatchingWindow"}
-    assert esm["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "MaxConcurrency"}}
+    assert esm["ScalingConfig"] == {"MaximumConcurrency": {
+        "Fn::FindInMap": ["Concurrency", {"Ref": "TikaCapacity"}, {"Ref": "Threads"}]}}
     params = pipeline["Parameters"]
     # batches of 100 read 16 at a time by default (bench_indexing: 0.7-1.0 of the minimal
     # work, against 0.5-0.67 for batches of 10); above 10 Lambda needs a batching window
     assert params["BatchSize"]["Default"] == 100 and params["MaxBatchingWindow"]["Default"] >= 1
     env = pipeline["Resources"]["IndexerFunction"]["Properties"]["Environment"]["Variables"]
-    assert env["T4_THREADS"] == {"Ref": "Threads"} and params["Threads"]["Default"] == 16
+    assert env["T4_THREADS"] == {"Ref": "Threads"} and params["Threads"]["Default"] == "16"
 
 
 @pytest.mark.parametrize(("template", "function", "handler"), [
@@ -120,11 +112,18 @@ def test_indexer_may_only_read_the_listed_buckets(pipeline) -> None:
     assert "s3:PutObject" not in str(pipeline)
 
 
-def test_alarms_cover_dead_letters_age_and_errors(pipeline) -> None:
-    metrics = {r["Properties"]["MetricName"] for r in pipeline["Resources"].values()
-               if r["Type"] == "AWS::CloudWatch::Alarm"}
-    assert metrics == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage",
-                       "Errors"}
+def test_alarms_cover_dead_letters_age_errors_and_eventbridge_delivery(pipeline) -> None:
+    alarms = {name: r for name, r in pipeline["Resources"].items()
+              if r["Type"] == "AWS::CloudWatch::Alarm"}
+    metrics = {(r["Properties"]["Namespace"], r["Properties"]["MetricName"])
+               for r in alarms.values()}
+    assert metrics == {("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+                       ("AWS/SQS", "ApproximateAgeOfOldestMessage"), ("AWS/Lambda", "Errors"),
+                       ("AWS/Events", "FailedInvocations")}
+    dlq_alarms = {r["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+                  for r in alarms.values()
+                  if r["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"}
+    assert dlq_alarms == {"DeadLetterQueue", "EventBridgeDeadLetterQueue"}
 
 
 def test_search_api_requires_iam_signatures() -> None:
@@ -183,3 +182,328 @@ def test_functions_in_a_vpc_get_the_vpc_execution_policy(template, role) -> None
     condition, (arn,), otherwise = managed["Fn::If"]
     assert condition == "InVpc" and otherwise == {"Ref": "AWS::NoValue"}
     assert arn["Fn::Sub"].endswith(":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
+
+
+# --- derived numbers: the templates' mappings are what infra.aws.sizing computes ------------
+
+TEMPLATES = ("pipeline.yaml", "tika.yaml", "search.yaml")
+
+
+@pytest.fixture(scope="module")
+def tika() -> dict[str, Any]:
+    return load_template("tika.yaml")
+
+
+@pytest.fixture(scope="module")
+def search() -> dict[str, Any]:
+    return load_template("search.yaml")
+
+
+def _find(mapping: str, key: str, value: str) -> dict[str, Any]:
+    return {"Fn::FindInMap": [mapping, {"Ref": key}, value]}
+
+
+@pytest.mark.parametrize(("template", "names"), [
+    ("pipeline.yaml", {"TimeBudget", "Concurrency"}),
+    ("tika.yaml", {"TimeBudget", "TaskSizes", "TikaCapacity"}),
+])
+def test_mappings_are_the_computed_ones(template, names) -> None:
+    mappings = load_template(template)["Mappings"]
+    assert set(mappings) == names
+    expected = sizing.mappings()
+    for name in names:
+        assert mappings[name] == expected[name], (
+            f"{template} {name} differs from infra/aws/sizing.py (`python -m infra.aws.sizing`)")
+
+
+@pytest.mark.parametrize("timeout", sizing.LAMBDA_TIMEOUTS)
+def test_time_budget_arithmetic(timeout: int) -> None:
+    b = sizing.time_budget(timeout)
+    assert b.function <= 900  # Lambda's maximum
+    # the client gives up first, and Tika stops an abandoned parse soon after
+    assert b.tika_client < b.tika_task_ms / 1000 <= b.tika_client + 30
+    # the balancer never cuts a request Tika may still answer
+    assert b.balancer_idle > b.tika_task_ms / 1000
+    # an object started just before the margin still gets its whole Tika call and the write
+    assert b.margin_ms >= (b.tika_client + Settings.es_timeout) * 1000
+    # ...and at least one whole extraction fits before the margin
+    assert b.function * 1000 - b.margin_ms >= b.tika_client * 1000
+    # AWS: six function timeouts, plus the longest batching window
+    assert b.visibility >= 6 * b.function + sizing.MAX_BATCHING_WINDOW_S
+    # a message retried once is one visibility timeout old: that must not page
+    assert b.age_alarm > b.visibility
+
+
+def test_one_time_parameter_drives_every_timeout(pipeline, tika) -> None:
+    for template in (pipeline, tika):
+        param = template["Parameters"]["LambdaTimeout"]
+        assert [int(v) for v in param["AllowedValues"]] == list(sizing.LAMBDA_TIMEOUTS)
+        assert param["Default"] == "300"
+    res = pipeline["Resources"]
+    assert res["IndexerFunction"]["Properties"]["Timeout"] == {"Ref": "LambdaTimeout"}
+    assert res["EventQueue"]["Properties"]["VisibilityTimeout"] == _find(
+        "TimeBudget", "LambdaTimeout", "Visibility")
+    env = res["IndexerFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["T4_TIKA_TIMEOUT"] == _find("TimeBudget", "LambdaTimeout", "TikaTimeout")
+    assert env["T4_SAFETY_MARGIN_MS"] == _find("TimeBudget", "LambdaTimeout",
+                                               "SafetyMarginMillis")
+    assert res["OldestMessageAlarm"]["Properties"]["Threshold"] == _find(
+        "TimeBudget", "LambdaTimeout", "AgeAlarm")
+    t = tika["Resources"]
+    (container,) = t["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    tika_env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert tika_env["TIKA_TASK_TIMEOUT_MS"] == _find("TimeBudget", "LambdaTimeout",
+                                                     "TikaTaskTimeoutMillis")
+    idle = {a["Key"]: a["Value"] for a in t["LoadBalancer"]["Properties"]["LoadBalancerAttributes"]}
+    assert idle["idle_timeout.timeout_seconds"] == _find("TimeBudget", "LambdaTimeout",
+                                                         "IdleTimeout")
+    drain = {a["Key"]: a["Value"] for a in t["TargetGroup"]["Properties"]["TargetGroupAttributes"]}
+    assert drain["deregistration_delay.timeout_seconds"] == idle["idle_timeout.timeout_seconds"]
+
+
+@pytest.mark.parametrize("timeout", sizing.LAMBDA_TIMEOUTS)
+def test_the_handler_reads_the_budget_the_template_sets(pipeline, timeout: int) -> None:
+    env = pipeline["Resources"]["IndexerFunction"]["Properties"]["Environment"]["Variables"]
+    params = {"LambdaTimeout": str(timeout), "TikaCapacity": "64", "Threads": "16",
+              "EsSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:es",
+              "TikaUrl": "http://tika:9998"}
+    resolved = {name: str(resolve(env[name], pipeline, params))
+                for name in ("T4_TIKA_TIMEOUT", "T4_SAFETY_MARGIN_MS", "T4_ES_SECRET_ARN")}
+    settings = Settings.from_env(resolved)
+    budget = sizing.time_budget(timeout)
+    assert settings.tika_timeout == budget.tika_client
+    assert settings.safety_margin_ms == budget.margin_ms > settings.tika_timeout * 1000
+
+
+# --- Tika sized to the fan-out ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("cpu", "memory", "ok"), [
+    (256, 512, True), (256, 1024, True), (256, 4096, False), (512, 1024, True),
+    (1024, 2048, True), (1024, 1024, False), (2048, 8192, True), (2048, 2048, False),
+    (4096, 16384, True), (4096, 4096, False), (8192, 32768, True), (8192, 18432, False),
+    (16384, 122880, True), (3072, 8192, False),
+])
+def test_fargate_pairs(cpu: int, memory: int, ok: bool) -> None:
+    assert sizing.fargate_accepts(cpu, memory) is ok
+
+
+def test_tika_task_sizes_are_valid_fargate_pairs_with_heap_from_memory(tika) -> None:
+    assert tika["Parameters"]["TaskSize"]["AllowedValues"] == list(sizing.TASK_SIZES)
+    for size in sizing.TASK_SIZES.values():
+        assert sizing.fargate_accepts(size.cpu, size.memory)
+        # the forked parser's heap plus the watchdog's leave a quarter of the task
+        assert size.heap_mib + sizing.PARENT_HEAP_MIB <= 0.75 * size.memory
+        assert size.heap_mib >= 0.6 * size.memory
+        assert size.slots * sizing.MIN_HEAP_PER_SLOT_MIB <= size.heap_mib
+        assert size.slots <= sizing.SLOTS_PER_VCPU * size.cpu // 1024
+    task = tika["Resources"]["TaskDefinition"]["Properties"]
+    assert task["Cpu"] == _find("TaskSizes", "TaskSize", "Cpu")
+    assert task["Memory"] == _find("TaskSizes", "TaskSize", "Memory")
+    (container,) = task["ContainerDefinitions"]
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert env["TIKA_CHILD_HEAP_MB"] == _find("TaskSizes", "TaskSize", "HeapMiB")
+    script = container["Command"][0]
+    assert "-Xmx${TIKA_CHILD_HEAP_MB}m" in script
+    assert "<taskTimeoutMillis>${TIKA_TASK_TIMEOUT_MS}</taskTimeoutMillis>" in script
+
+
+def test_fan_out_never_exceeds_tika_capacity(pipeline, tika) -> None:
+    """Every combination CloudFormation accepts keeps MaxConcurrency x Threads within the
+    TikaCapacity given, and every capacity tika.yaml can output is accepted."""
+    capacities = [int(v) for v in pipeline["Parameters"]["TikaCapacity"]["AllowedValues"]]
+    outputs = {value for per_size in tika["Mappings"]["TikaCapacity"].values()
+               for value in per_size.values()}
+    assert {c for c in outputs if c >= 2 * min(sizing.THREADS)} <= set(capacities)
+    base = {"BucketNames": "a", "CodeBucket": "c", "TikaUrl": "http://tika:9998",
+            "EsSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:es"}
+    accepted = 0
+    for capacity in capacities:
+        for threads in map(int, pipeline["Parameters"]["Threads"]["AllowedValues"]):
+            params = {**base, "TikaCapacity": str(capacity), "Threads": str(threads)}
+            refused = refusals(pipeline, params)
+            if capacity // threads < sizing.LAMBDA_MIN_CONCURRENCY:
+                assert refused and "TikaCapacity must be at least 2 x Threads" in refused[0]
+                continue
+            assert not refused, (capacity, threads, refused)
+            concurrency = resolve(
+                pipeline["Resources"]["IndexerEventSourceMapping"]["Properties"]
+                ["ScalingConfig"]["MaximumConcurrency"], pipeline, params)
+            assert concurrency * threads <= capacity and concurrency >= 2
+            accepted += 1
+    assert accepted > 30
+    defaults = {n: p["Default"] for n, p in pipeline["Parameters"].items() if "Default" in p}
+    tika_default = tika["Mappings"]["TikaCapacity"][tika["Parameters"]["TaskSize"]["Default"]][
+        str(tika["Parameters"]["MaxTasks"]["Default"])]
+    assert int(defaults["TikaCapacity"]) == tika_default  # the defaults fit each other
+
+
+def test_tika_image_is_digest_pinned_and_deployments_roll_back(tika) -> None:
+    image = tika["Parameters"]["TikaImage"]
+    assert "Default" not in image
+    vpc = {"VpcId": "vpc-1", "SubnetIds": "subnet-1,subnet-2"}
+    digest = "sha256:" + "a" * 64
+    for good in (f"apache/tika@{digest}",
+                 f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/apache/tika@{digest}"):
+        assert refusals(tika, {**vpc, "TikaImage": good}) == []
+    for bad in ("apache/tika:3.2.2.0", "apache/tika:latest", f"apache/tika@{digest[:-1]}"):
+        assert refusals(tika, {**vpc, "TikaImage": bad}), bad
+    service = tika["Resources"]["Service"]["Properties"]
+    assert service["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {
+        "Enable": True, "Rollback": True}
+    target = tika["Resources"]["ScalableTarget"]["Properties"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == ({"Ref": "MinTasks"},
+                                                              {"Ref": "MaxTasks"})
+    params = {**vpc, "TikaImage": f"apache/tika@{digest}"}
+    assert refusals(tika, {**params, "MinTasks": 4, "MaxTasks": 4}) == []
+    assert refusals(tika, {**params, "MinTasks": 5, "MaxTasks": 4}) == [
+        "MinTasksAtMostMaxTasks4: MinTasks must not exceed MaxTasks"]
+    assert refusals(tika, {**params, "MaxTasks": 5})  # not an allowed value
+
+
+# --- parameter combinations AWS would reject later --------------------------------------------
+
+PIPELINE_BASE = {"BucketNames": "a", "CodeBucket": "c", "TikaUrl": "http://tika:9998",
+                 "EsSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:es"}
+
+
+@pytest.mark.parametrize(("given", "refused"), [
+    ({}, None),
+    ({"BatchSize": 10, "MaxBatchingWindow": 0}, None),
+    ({"BatchSize": 11, "MaxBatchingWindow": 0}, "BatchesAboveTenNeedABatchingWindow"),
+    ({"BatchSize": 100, "MaxBatchingWindow": 1}, None),
+    ({"MaxReceiveCount": 5}, None),
+    ({"MaxReceiveCount": 4}, "MaxReceiveCount=4 is below MinValue 5"),
+    ({"LambdaTimeout": "60"}, "LambdaTimeout=60 is not one of"),
+    ({"Threads": 12}, "Threads=12 is not one of"),
+    ({"Threads": 32, "TikaCapacity": 48}, "FanOutFitsTikaWith32Threads"),
+    ({"SecretsKmsKeyArn": "arn:aws-cn:kms:cn-north-1:123456789012:key/abc"}, None),
+    ({"SecretsKmsKeyArn": "alias/my-key"}, "SecretsKmsKeyArn=alias/my-key does not match"),
+])
+def test_pipeline_rules_refuse_what_aws_would_reject(pipeline, given, refused) -> None:
+    found = refusals(pipeline, {**PIPELINE_BASE, **given})
+    if refused is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and found[0].startswith(refused), found
+
+
+# --- alarms ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_alarm_notifies_the_alarm_topic(template) -> None:
+    t = load_template(template)
+    alarms = [r["Properties"] for r in t["Resources"].values()
+              if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert alarms
+    assert t["Conditions"]["HasAlarmTopic"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
+    topic = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == topic and alarm["OKActions"] == topic, alarm
+
+
+def test_search_client_and_server_errors_are_counted_apart(search) -> None:
+    alarms = {r["Properties"]["MetricName"]: r["Properties"] for r in search["Resources"].values()
+              if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == {"Errors", "4xx", "5xx"}
+    for metric in ("4xx", "5xx"):
+        assert alarms[metric]["Namespace"] == "AWS/ApiGateway"
+        assert alarms[metric]["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "Api"}}]
+    assert alarms["5xx"]["Threshold"] == 0  # the first server error pages
+    assert alarms["4xx"]["Threshold"] == {"Ref": "ClientErrorAlarmThreshold"}
+
+
+def test_search_api_logs_every_request_with_its_caller(search) -> None:
+    (stage,) = [r["Properties"] for r in search["Resources"].values()
+                if r["Type"] == "AWS::ApiGatewayV2::Stage"]
+    logs = stage["AccessLogSettings"]
+    assert logs["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    fields = json.loads(logs["Format"])
+    assert {"$context.identity.userArn", "$context.status", "$context.error.message",
+            "$context.requestId"} <= set(fields.values())
+    group = search["Resources"]["ApiAccessLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_eventbridge_rule_has_a_dead_letter_queue(pipeline) -> None:
+    (target,) = pipeline["Resources"]["EventBridgeRule"]["Properties"]["Targets"]
+    assert target["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": ["EventBridgeDeadLetterQueue", "Arn"]}}
+    policy = pipeline["Resources"]["EventBridgeDeadLetterQueuePolicy"]["Properties"]
+    (stmt,) = policy["PolicyDocument"]["Statement"]
+    assert stmt["Principal"] == {"Service": "events.amazonaws.com"}
+    assert stmt["Condition"] == {"ArnEquals": {
+        "aws:SourceArn": {"Fn::GetAtt": ["EventBridgeRule", "Arn"]}}}
+
+
+# --- partitions and keys ---------------------------------------------------------------------
+
+_TEXT_KEYS = {"Description", "AllowedPattern", "ConstraintDescription", "AssertDescription",
+              "AlarmDescription"}
+
+
+def _literal_arns(node: Any, under_partition_switch: bool = False) -> list[str]:
+    """ARN prefixes written as literals outside the partition switch (Fn::If on InChina)."""
+    if isinstance(node, str):
+        return [node] if "arn:aws" in node and not under_partition_switch else []
+    if isinstance(node, list):
+        return [a for v in node for a in _literal_arns(v, under_partition_switch)]
+    if isinstance(node, dict):
+        switch = under_partition_switch or node.get("Fn::If", [None])[0] == "InChina"
+        return [a for k, v in node.items() if k not in _TEXT_KEYS
+                for a in _literal_arns(v, switch)]
+    return []
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_no_arn_hard_codes_a_partition(template) -> None:
+    t = load_template(template)
+    assert _literal_arns(t["Resources"]) == []
+    assert _literal_arns(t.get("Outputs", {})) == []
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_bucket_arns_follow_the_partition(pipeline, partition: str) -> None:
+    params = {"BucketNames": ["data-a", "data.b"], "EventSource": "s3", "KmsKeyArns": [""],
+              "SecretsKmsKeyArn": "", "EsSecretArn": "arn", "SubnetIds": [""],
+              "ExistingTopicArn": ""}
+    role = resolve(pipeline["Resources"]["IndexerRole"]["Properties"], pipeline, params,
+                   partition)
+    by_sid = {s["Sid"]: s for s in role["Policies"][0]["PolicyDocument"]["Statement"]
+              if isinstance(s, dict) and "Sid" in s}
+    prefix = f"arn:{partition}:s3:::"
+    assert by_sid["ReadBuckets"]["Resource"] == [f"{prefix}data-a", f"{prefix}data.b"]
+    assert by_sid["ReadObjects"]["Resource"] == [f"{prefix}data-a/*", f"{prefix}data.b/*"]
+    queue_policy = resolve(pipeline["Resources"]["EventQueuePolicy"]["Properties"], pipeline,
+                           {**params, "EventQueue": "q"}, partition)
+    stmt = queue_policy["PolicyDocument"]["Statement"][0]
+    assert stmt["Condition"]["ArnLike"]["aws:SourceArn"] == [f"{prefix}data-a",
+                                                               f"{prefix}data.b"]
+
+
+@pytest.mark.parametrize(("template", "role"), [("pipeline.yaml", "IndexerRole"),
+                                                ("search.yaml", "SearchRole")])
+def test_a_customer_key_for_secrets_is_granted_through_secrets_manager_only(template,
+                                                                            role) -> None:
+    t = load_template(template)
+    assert t["Conditions"]["HasSecretsKey"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SecretsKmsKeyArn"}, ""]}]}
+    statements = t["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (switch,) = [s["Fn::If"] for s in statements
+                 if "Fn::If" in s and s["Fn::If"][0] == "HasSecretsKey"]
+    stmt = switch[1]
+    assert stmt["Action"] == "kms:Decrypt" and stmt["Resource"] == {"Ref": "SecretsKmsKeyArn"}
+    assert stmt["Condition"]["StringEquals"]["kms:ViaService"] == {
+        "Fn::Sub": "secretsmanager.${AWS::Region}.${AWS::URLSuffix}"}
+    assert switch[2] == {"Ref": "AWS::NoValue"}
+
+
+def test_runtime_is_an_amazon_linux_2023_python_the_package_is_built_for() -> None:
+    from infra.aws import build_lambda
+
+    assert f"python{build_lambda.PYTHON_VERSION}" == build_lambda.RUNTIME
+    assert build_lambda.PIP_PYTHON_VERSION.startswith(build_lambda.PYTHON_VERSION + ".")
+    major, minor = map(int, build_lambda.PYTHON_VERSION.split("."))
+    assert (major, minor) >= (3, 12)  # python3.11 runs on Amazon Linux 2 (end of life)
+    lock_header = build_lambda.LOCK_FILE.read_text().splitlines()[0]
+    assert build_lambda.RUNTIME in lock_header

@@ -95,6 +95,70 @@ def test_access_default_deny_and_bad_config() -> None:
             AccessPolicy.from_json(bad)
 
 
+SSO_ROLE = ("arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+            "AWSReservedSSO_DataAnalyst_0a1b2c3d4e5f6a7b")
+SSO_SESSION = Caller("arn:aws:sts::111122223333:assumed-role/"
+                     "AWSReservedSSO_DataAnalyst_0a1b2c3d4e5f6a7b/jo@example.com",
+                     "111122223333", "AROAXYZ:jo@example.com", "ASIA")
+PATHED_USER = Caller("arn:aws:iam::111122223333:user/teams/data/bob", "111122223333",
+                     "AIDABOB", "AKBOB")
+
+
+def test_a_pathed_role_matches_its_sessions_identity_center_included() -> None:
+    """API Gateway reports a session without the role's path: a pathed role key (every
+    Identity Center role is one) used to match nothing, silently."""
+    policy = AccessPolicy.from_mapping({
+        SSO_ROLE: ["sso-data"],
+        "arn:aws:iam::111122223333:role/service-role/team/analyst": ["team-*"],
+        "arn:aws:iam::111122223333:user/teams/data/bob": ["bob-data"],
+    })
+    assert policy.allows(SSO_SESSION, "sso-data")
+    assert policy.allows(SESSION, "team-a")  # analyst's session, role key with a path
+    assert policy.allows(PATHED_USER, "bob-data")
+    assert not policy.allows(SSO_SESSION, "team-a") and not policy.allows(ALICE, "sso-data")
+    # a role of the same name in another account is another role
+    other = Caller("arn:aws:sts::999988887777:assumed-role/analyst/jo", "999988887777", "x", "y")
+    assert not policy.allows(other, "team-a")
+
+
+def test_a_session_key_matches_that_session_only() -> None:
+    policy = AccessPolicy.from_mapping({SSO_SESSION.arn: ["jo-only"]})
+    assert policy.allows(SSO_SESSION, "jo-only")
+    colleague = Caller(SSO_SESSION.arn.replace("jo@example.com", "kim@example.com"),
+                       "111122223333", "AROAXYZ:kim", "ASIA")
+    assert not policy.allows(colleague, "jo-only")
+
+
+@pytest.mark.parametrize(("key", "message"), [
+    ("arn:aws:iam::111122223333:group/analysts", "names no caller"),
+    ("arn:aws:iam::111122223333:policy/read", "names no caller"),
+    ("arn:aws:s3:::data-a", "names no caller"),
+    ("arn:aws:iam::1111:role/x", "names no caller"),
+    ("arn:aws:iam::111122223333:role/team-*", "wildcards inside an ARN"),
+    ("arn:aws:iam::999988887777:role/partner", "in account 999988887777, not the search API's "
+                                               "account 111122223333"),
+    ("999988887777", "assume a role of account 111122223333"),
+    ("analyst", "not an ARN"),
+])
+def test_a_key_that_could_never_match_is_refused_naming_it(key: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        AccessPolicy.from_mapping({ALICE.arn: ["a"], key: ["b"]}, account_id="111122223333")
+    assert repr(key) in str(caught.value) and message in str(caught.value)
+
+
+def test_other_accounts_are_refused_only_when_the_account_is_known() -> None:
+    entries = {"arn:aws:iam::999988887777:role/partner": ["b"]}
+    assert AccessPolicy.from_mapping(entries).allows(
+        Caller("arn:aws:sts::999988887777:assumed-role/partner/s", "", "x", "y"), "b")
+    with pytest.raises(ConfigurationError):
+        AccessPolicy.from_mapping(entries, account_id="111122223333")
+    settings_env = {"T4_ES_URL": "http://es:9200", "T4_SEARCH_CURSOR_SECRET": "c" * 32,
+                    "T4_SEARCH_ACCESS": json.dumps(entries),
+                    "T4_SEARCH_ACCOUNT_ID": "111122223333"}
+    with pytest.raises(ConfigurationError, match="arn:aws:iam::999988887777:role/partner"):
+        Settings.from_env(settings_env)
+
+
 def test_caller_from_context_needs_iam() -> None:
     assert caller_from_context({"authorizer": {"iam": {
         "userArn": ALICE.arn, "accountId": "111122223333", "callerId": "AIDAALICE",
