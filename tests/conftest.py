@@ -164,3 +164,15 @@ def _delete_test_queues() -> Iterator[None]:
     for client, url in CREATED_QUEUES:
         with contextlib.suppress(Exception):  # already gone, or moto restarted
             client.delete_queue(QueueUrl=url)
+
+
+@pytest.fixture
+def stack_env(endpoints, monkeypatch):
+    """The ``T4_*`` variables the command reads, pointing at the local stack."""
+    monkeypatch.setenv("T4_ES_URL", endpoints.es_url)
+    for name, value in (("T4_ES_USERNAME", endpoints.es_username),
+                        ("T4_ES_PASSWORD", endpoints.es_password),
+                        ("T4_ES_API_KEY", endpoints.es_api_key),
+                        ("T4_TIKA_URL", endpoints.tika_url)):
+        if value:
+            monkeypatch.setenv(name, value)

@@ -71,11 +71,17 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--inventory", metavar="S3_URL", help="read this manifest.json, not a LIST")
     b.add_argument("--enqueue", metavar="QUEUE", help="send events to this SQS queue instead")
     b.add_argument("--records-per-message", type=int, default=1)
+    b.add_argument("--retry-outcomes", action="store_true",
+                   help="only the objects whose documents record a retryable outcome")
 
-    r = sub.add_parser("repair", help="tombstone documents of deleted objects, index missing ones")
+    r = sub.add_parser("repair", help="fix exactly what verify reports")
     r.add_argument("url", help="s3://bucket[/prefix]")
     r.add_argument("--no-index-missing", action="store_true",
-                   help="only tombstone; leave objects without documents to a backfill")
+                   help="leave objects without documents to a backfill")
+
+    v = sub.add_parser("verify", help="compare S3 with the index; exit 1 on drift")
+    v.add_argument("url", help="s3://bucket[/prefix]")
+    v.add_argument("--json", action="store_true", help="print the report as JSON")
 
     x = sub.add_parser("reindex", help="move a bucket to a new index without downtime")
     x.add_argument("bucket")
@@ -130,6 +136,13 @@ def _backfill(args: argparse.Namespace, out: TextIO) -> int:
 
         def source(position: Any) -> Any:
             return iter_inventory(pipeline.s3, manifest, prefix, start=position)
+    elif args.retry_outcomes:
+        from indexer.backfill.verify import retryable_objects
+
+        source_name = f"{args.url} (retryable outcomes)"
+
+        def source(position: Any) -> Any:
+            return retryable_objects(pipeline, bucket, prefix, start_after=position)
     elif not args.no_count:
         totals = count_objects(pipeline.s3, bucket, prefix)
     sink = None
@@ -153,8 +166,10 @@ def _backfill(args: argparse.Namespace, out: TextIO) -> int:
     if args.restart:
         checkpoint.clear()
     try:  # an unwritable checkpoint fails now, not after the first chunk's work
+        import tempfile
+
         checkpoint.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(checkpoint.path, "a"):
+        with tempfile.NamedTemporaryFile(dir=checkpoint.path.parent, prefix=".probe-"):
             pass
     except OSError as exc:
         raise BackfillError(f"cannot write the checkpoint: {describe(exc, str(checkpoint.path))}"
@@ -192,12 +207,38 @@ def _repair(args: argparse.Namespace, out: TextIO) -> int:
     pipeline = _pipeline()
     check_bucket(pipeline.s3, bucket)
     summary = repair(pipeline, bucket, prefix, index_missing=not args.no_index_missing)
-    print(f"{args.url}: {summary.listed:,} objects, {summary.documents:,} live documents, "
-          f"{summary.stale:,} without object ({summary.tombstoned:,} tombstoned), "
-          f"{summary.missing:,} without document ({summary.indexed:,} indexed), "
+    print(f"{args.url}: {summary.listed:,} objects, {summary.documents:,} documents; "
+          f"missing {summary.missing:,}, stale {summary.stale:,}, "
+          f"orphaned {summary.orphaned:,}, retryable {summary.retryable:,}; "
+          f"indexed {summary.indexed:,}, tombstoned {summary.tombstoned:,}, "
           f"failed {summary.failed:,}", file=out)
     _print_failures(summary.failures, summary.failed, out)
     return 1 if summary.failed else 0
+
+
+def _verify(args: argparse.Namespace, out: TextIO) -> int:
+    import json
+
+    from indexer.backfill.listing import parse_s3_url
+    from indexer.backfill.verify import KINDS, verify
+
+    bucket, prefix = parse_s3_url(args.url)
+    pipeline = _pipeline()
+    check_bucket(pipeline.s3, bucket)
+    report = verify(pipeline, bucket, prefix)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2), file=out)
+    else:
+        counts = ", ".join(f"{kind} {report.counts[kind]:,}" for kind in KINDS)
+        verdict = "no drift" if not report.drift else f"DRIFT in {report.drift:,} keys"
+        print(f"{args.url}: {report.listed:,} objects, {report.documents:,} documents "
+              f"({report.confirmed:,} confirmed by HEAD): {counts}: {verdict}", file=out)
+        for kind in KINDS:
+            for key in report.samples[kind]:
+                print(f"  {kind}: {key!r}", file=out)
+        if report.drift:
+            print(f"  fix it with: t4-backfill repair {args.url}", file=out)
+    return 1 if report.drift else 0
 
 
 def _reindex(args: argparse.Namespace, out: TextIO) -> int:
@@ -212,11 +253,13 @@ def _reindex(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run one command; returns the exit status."""
     args = _parser().parse_args(argv)
+    out = out or sys.stdout
     try:
-        return {"backfill": _backfill, "repair": _repair, "reindex": _reindex}[args.command](
+        return {"backfill": _backfill, "repair": _repair, "verify": _verify,
+                "reindex": _reindex}[args.command](
             args, out)
     except (ValueError, RuntimeError, IndexerError, T4IndexError) as exc:
         print(f"t4-backfill: {exc}", file=sys.stderr)

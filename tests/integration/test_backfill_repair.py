@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -10,7 +11,9 @@ import boto3
 from botocore.config import Config
 from elasticsearch import helpers
 
+from indexer import freshness
 from indexer.backfill import repair
+from indexer.state import head_state
 from t4index import fields as F
 from t4index.document import build_document
 from t4index.lifecycle import WRITE_PARAMS, ensure_bucket_index, ensure_template
@@ -27,9 +30,20 @@ def _bucket_with_documents(es: Any, s3: Any, bucket: str, n: int) -> list[str]:
         list(pool.map(lambda k: s3.put_object(Bucket=bucket, Key=k, Body=k.encode()), keys))
     ensure_template(es)
     ensure_bucket_index(es, bucket)
-    helpers.bulk(es, ({"_index": alias_name(bucket), "_id": doc_id(bucket, k),
-                       "_source": build_document(bucket=bucket, key=k, size=len(k.encode()))}
-                      for k in keys), refresh=True, **WRITE_PARAMS)
+    time.sleep(freshness.SETTLE_SECONDS)  # the documents below show S3 as settled
+
+    def document(key: str) -> dict[str, Any]:
+        state = head_state(s3, bucket, key)
+        return build_document(
+            bucket=bucket, key=key, size=state.size, etag=state.etag,
+            last_modified=state.last_modified, content_type=state.content_type,
+            text=key, extraction_status="ok", extractor_version="test-1",
+            source_digest=freshness.source_digest(state), observed_at=state.observed_at)
+
+    with ThreadPoolExecutor(32) as pool:
+        docs = list(pool.map(document, keys))
+    helpers.bulk(es, ({"_index": alias_name(bucket), "_id": doc_id(bucket, d[F.KEY]),
+                       "_source": d} for d in docs), refresh=True, **WRITE_PARAMS)
     return keys
 
 
@@ -61,8 +75,8 @@ def test_repair_tombstones_deleted_objects_in_memory_that_does_not_grow(
         summary, peaks[n], gone = _repair_peak(es, bucket, n)
         assert summary.failed == 0, summary.failures[:5]
         assert (summary.listed, summary.documents) == (n - len(gone), n)
-        assert summary.stale == summary.tombstoned == len(gone)
-        assert summary.missing == 0
+        assert summary.orphaned == summary.tombstoned == len(gone)
+        assert summary.missing == summary.stale == summary.retryable == 0
         for key in list(gone)[:20]:
             assert stored(es, bucket, key)[F.DELETED] is True
         assert stored(es, bucket, "data/000001.txt")[F.DELETED] is False
@@ -78,8 +92,10 @@ def test_repair_indexes_objects_without_documents_and_leaves_created_keys_alone(
     s3.delete_object(Bucket=bucket, Key=keys[3])
     s3.put_object(Bucket=bucket, Key="new/only-in-s3.txt", Body=b"fresh")
     summary = repair(make_pipeline(es, s3), bucket)
-    assert (summary.stale, summary.tombstoned, summary.missing, summary.indexed) == (1, 1, 1, 1)
+    assert (summary.orphaned, summary.tombstoned, summary.missing, summary.indexed) == (1, 1, 1, 1)
+    assert summary.stale == 0
     assert stored(es, bucket, "new/only-in-s3.txt")[F.TEXT] == "fresh"
     assert stored(es, bucket, keys[3])[F.DELETED] is True
     again = repair(make_pipeline(es, s3), bucket)
-    assert (again.stale, again.missing, again.tombstoned, again.indexed) == (0, 0, 0, 0)
+    assert (again.orphaned, again.stale, again.missing, again.tombstoned, again.indexed) == (
+        0, 0, 0, 0, 0)

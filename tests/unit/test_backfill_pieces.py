@@ -14,19 +14,19 @@ from indexer.backfill.enqueue import event_body
 from indexer.backfill.inventory import InventoryError, parse_manifest, rows_to_objects
 from indexer.backfill.listing import Listed, chunked, parse_s3_url
 from indexer.backfill.progress import Progress, format_line
-from indexer.backfill.repair import MISSING, STALE, merge
+from indexer.backfill.verify import _merge
 from indexer.events import parse_body
+from t4index import fields as F
 
 LM = datetime(2024, 5, 14, 10, 1, 2, 345000, tzinfo=UTC)
 
-def test_merge_finds_keys_on_one_side_only_in_utf8_order():
-    listed = ["a", "b", "d", "é", "\U0001f600"]
-    indexed = ["b", "c", "d", "z", "\U0001f600", "\U0001f601"]
-    assert list(merge(listed, indexed)) == [(MISSING, "a"), (STALE, "c"), (STALE, "z"),
-                                            (MISSING, "é"), (STALE, "\U0001f601")]
-    assert sorted(listed, key=str.encode) == listed  # str order is UTF-8 byte order
-    assert list(merge([], ["x"])) == [(STALE, "x")]
-    assert list(merge(["x"], [])) == [(MISSING, "x")]
+def test_merge_pairs_objects_and_documents_by_key_in_utf8_order():
+    listed = [Listed(k, 1, "e", None) for k in ["a", "b", "d", "é", "\U0001f600"]]
+    docs = [{F.KEY: k} for k in ["b", "c", "d", "z", "\U0001f600", "\U0001f601"]]
+    pairs = [(o.key if o else None, d[F.KEY] if d else None)
+             for o, d in _merge(iter(listed), iter(docs))]
+    assert pairs == [("a", None), ("b", "b"), (None, "c"), ("d", "d"), (None, "z"),
+                     ("é", None), ("\U0001f600", "\U0001f600"), (None, "\U0001f601")]
 
 
 def test_chunked_is_lazy_and_exact():
