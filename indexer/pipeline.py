@@ -22,12 +22,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from indexer import bulk, freshness, versions
+from indexer import budget, bulk, freshness, versions
 from indexer.errors import TransientError
 from indexer.events import EventParseError, ObjectEvent, parse_body, sequencer_newer
 from indexer.state import ObjectState, probe_state
@@ -38,6 +38,9 @@ from t4index.lifecycle import BucketIndex, bucket_indices, ensure_bucket_index, 
 from t4index.names import doc_id
 
 log = logging.getLogger("t4.indexer")
+
+MIN_OBJECT_MS = 1_000
+"""An object is started only with at least this much time left before the safety margin."""
 
 
 
@@ -108,14 +111,21 @@ class Pipeline:
     def __init__(self, es: Any, s3: Any, extract: Extract, *, extractor_version: str,
                  threads: int = 8, max_attempts: int = 5, safety_margin_ms: int = 5_000,
                  before_write: Callable[[], None] | None = None,
-                 index_ttl_s: float = 30.0, all_versions: bool = False) -> None:
+                 index_ttl_s: float = 30.0, all_versions: bool = False,
+                 write_every: int = 50, write_interval_s: float = 5.0) -> None:
         """``before_write`` runs just before each bulk write (a seam for race tests).
 
         ``index_ttl_s``: how long the bucket's alias target and reindex targets are
         cached; a reindex waits longer than this before it copies (``indexer.backfill``).
         ``all_versions``: one document per version and delete marker (``indexer.versions``)
         instead of one per key showing its current state.
+        ``safety_margin_ms``: time kept back at the end of an invocation for the last
+        bulk write; each object gets the remaining time less this as its deadline
+        (``indexer.budget``), and no object starts with less than ``MIN_OBJECT_MS``.
+        ``write_every``/``write_interval_s``: finished decisions are written in steps of
+        this many keys, or after this many seconds, whichever comes first.
         """
+        self.write_every, self.write_interval_s = write_every, write_interval_s
         self.all_versions = all_versions
         self.es, self.s3, self.extract = es, s3, extract
         self.before_write = before_write
@@ -267,10 +277,12 @@ class Pipeline:
 
     def _try_decide(self, ident: str, entry: _Key, current: bulk.Current | None,
                     remaining_ms: Callable[[], int]) -> tuple[str, _Key, Any]:
-        if remaining_ms() < self.safety_margin_ms:
+        budget_ms = remaining_ms() - self.safety_margin_ms
+        if budget_ms < MIN_OBJECT_MS:
             return ident, entry, TimeoutError("the invocation's time is nearly up")
         try:
-            return ident, entry, self._decide(entry, current)
+            with budget.object_deadline(budget_ms / 1000):
+                return ident, entry, self._decide(entry, current)
         except Exception as exc:  # noqa: BLE001 - reported per key
             return ident, entry, exc
 
@@ -323,47 +335,77 @@ class Pipeline:
 
     def _round(self, pending: dict[tuple[str, str], _Key], remaining_ms: Callable[[], int],
                result: BatchResult) -> dict[tuple[str, str], _Key]:
+        """Decide every pending key and write the decisions in steps; the keys that met a
+        conflicting writer (to decide again)."""
         by_bucket: dict[str, list[_Key]] = {}
         for entry in pending.values():
             by_bucket.setdefault(entry.bucket, []).append(entry)
-        actions: list[tuple[_Key, dict[str, Any]]] = []
-        for bucket, entries in by_bucket.items():
-            try:
-                # Read through the alias, which names exactly one index at any time: after
-                # a reindex's swap, tokens come from the index the writes now go to.
-                index = self.bucket_index(bucket).alias
-                id_map = {doc_id(bucket, e.key): e for e in entries}
-                if self.all_versions:
-                    # Versions are found by a search, which sees only refreshed writes.
-                    self.es.indices.refresh(index=index)
-                    current: dict[str, bulk.Current | None] = dict.fromkeys(id_map)
-                else:
-                    current = dict(bulk.read_current(self.es, index, list(id_map),
-                                                       freshness.FIELDS))
-            except Exception as exc:  # noqa: BLE001 - Elasticsearch unreachable: all retry
-                for entry in entries:
-                    self._fail(entry, f"Elasticsearch unavailable: {exc}", result)
-                continue
-
-            work = [(ident, entry, current[ident]) for ident, entry in id_map.items()]
-            with ThreadPoolExecutor(max_workers=self.threads) as pool:
-                decided = pool.map(lambda item: self._try_decide(*item, remaining_ms), work)
-                for _ident, entry, outcome in decided:
-                    if isinstance(outcome, _RetryLater):
-                        self._fail(entry, f"retry later: {outcome}", result)
-                        actions += [(entry, action) for action in outcome.actions]
-                    elif isinstance(outcome, BaseException):
-                        if not isinstance(outcome, TransientError | TimeoutError):
-                            log.exception("s3://%s/%s failed", entry.bucket, entry.key,
-                                          exc_info=outcome)
-                        self._fail(entry, f"{type(outcome).__name__}: {outcome}", result)
-                    elif not outcome:
-                        result.unchanged += 1
-                    else:
-                        actions += [(entry, action) for action in outcome]
         conflicts: dict[tuple[str, str], _Key] = {}
-        if not actions:
-            return conflicts
+        for bucket, entries in by_bucket.items():
+            current = self._read_current(bucket, entries, result)
+            if current is not None:
+                self._decide_and_write(entries, current, remaining_ms, result, conflicts)
+        return conflicts
+
+    def _read_current(self, bucket: str, entries: list[_Key], result: BatchResult
+                      ) -> dict[str, tuple[_Key, bulk.Current | None]] | None:
+        """``{doc id: (key, stored document)}``; None (keys failed) when the engine is down."""
+        try:
+            # Read through the alias, which names exactly one index at any time: after
+            # a reindex's swap, tokens come from the index the writes now go to.
+            index = self.bucket_index(bucket).alias
+            id_map = {doc_id(bucket, e.key): e for e in entries}
+            if self.all_versions:
+                # Versions are found by a search, which sees only refreshed writes.
+                self.es.indices.refresh(index=index)
+                stored: dict[str, bulk.Current | None] = dict.fromkeys(id_map)
+            else:
+                stored = dict(bulk.read_current(self.es, index, list(id_map), freshness.FIELDS))
+        except Exception as exc:  # noqa: BLE001 - Elasticsearch unreachable: all retry
+            for entry in entries:
+                self._fail(entry, f"Elasticsearch unavailable: {exc}", result)
+            return None
+        return {ident: (entry, stored[ident]) for ident, entry in id_map.items()}
+
+    def _decide_and_write(self, entries: list[_Key],
+                          current: dict[str, tuple[_Key, bulk.Current | None]],
+                          remaining_ms: Callable[[], int], result: BatchResult,
+                          conflicts: dict[tuple[str, str], _Key]) -> None:
+        """Decide the keys on the thread pool; write finished decisions in steps.
+
+        A step is written every ``write_every`` decided keys or ``write_interval_s``
+        seconds, so that a batch whose time runs out keeps everything it finished:
+        keys still undecided then are reported as failures (their messages come back).
+        """
+        actions: list[tuple[_Key, dict[str, Any]]] = []
+        last_write = time.monotonic()
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            futures = [pool.submit(self._try_decide, ident, entry, stored, remaining_ms)
+                       for ident, (entry, stored) in current.items()]
+            for future in as_completed(futures):
+                _ident, entry, outcome = future.result()
+                if isinstance(outcome, _RetryLater):
+                    self._fail(entry, f"retry later: {outcome}", result)
+                    actions += [(entry, action) for action in outcome.actions]
+                elif isinstance(outcome, BaseException):
+                    if not isinstance(outcome, TransientError | TimeoutError):
+                        log.exception("s3://%s/%s failed", entry.bucket, entry.key,
+                                      exc_info=outcome)
+                    self._fail(entry, f"{type(outcome).__name__}: {outcome}", result)
+                elif not outcome:
+                    result.unchanged += 1
+                else:
+                    actions += [(entry, action) for action in outcome]
+                if actions and (len(actions) >= self.write_every
+                                or time.monotonic() - last_write >= self.write_interval_s):
+                    self._write(actions, result, conflicts)
+                    actions, last_write = [], time.monotonic()
+        if actions:
+            self._write(actions, result, conflicts)
+
+    def _write(self, actions: list[tuple[_Key, dict[str, Any]]], result: BatchResult,
+               conflicts: dict[tuple[str, str], _Key]) -> None:
+        """One bulk request; each answer mapped back to its key (conflicts to decide again)."""
         if self.before_write:
             self.before_write()
         started = time.monotonic()
@@ -400,7 +442,6 @@ class Pipeline:
             conflicts.pop(failed, None)
         if mirrored:
             self._mirror(mirrored, result)
-        return conflicts
 
     def _mirror(self, mirrored: list[tuple[_Key, dict[str, Any]]], result: BatchResult) -> None:
         """Write to reindex targets too; 409 means a newer copy is there already."""

@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 
+from indexer import budget
 from indexer.errors import ConfigurationError, TransientError
 from indexer.extract import (
     EXTRACTOR_VERSION,
@@ -58,7 +59,7 @@ def make_extract(s3: Any, extractor: Extractor):
             content_type=state.content_type, helium_format=helium_format(state.metadata),
             etag=state.etag, storage_class=state.storage_class)
         try:
-            return extractor.extract(source, head)
+            return extractor.extract(source, head, time_budget=budget.seconds_left())
         except (TransientExtractionError, ObjectGone) as exc:
             # Gone or changed since the HEAD: a later event (or the retry) sees the new state.
             raise TransientError(str(exc)) from exc

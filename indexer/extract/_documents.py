@@ -174,7 +174,10 @@ def extract_document(source: ObjectSource, limits: ExtractLimits,
         try:
             try:
                 docs = parse()
-            except TikaTimeout:
+            except TikaTimeout as exc:
+                if limits.tika_timeout_is_deadline:  # the invocation's time, not the file's
+                    raise TikaUnavailable(f"{exc}: the invocation's deadline came first") \
+                        from exc
                 # A timeout is the file's only when Tika is healthy: a hung, overloaded or
                 # restarting Tika times out on everything (retry later). A Tika just back
                 # from a stall may still be draining its backlog: one more try, once it

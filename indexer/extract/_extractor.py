@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 
 from indexer.extract._choose import NONE, TIKA, choose_extractor
 from indexer.extract._documents import extract_document
@@ -69,9 +70,12 @@ class Extractor:
         self.tika = tika
         self.limits = limits or ExtractLimits()
 
-    def extract(self, source: ObjectSource, head: bytes | None = None) -> Extraction:
+    def extract(self, source: ObjectSource, head: bytes | None = None, *,
+                time_budget: float | None = None) -> Extraction:
         """Extract ``source``; ``head``, when given, is its first bytes already read
         (``min(size, HEAD_BYTES)`` of them, or the whole object), which saves a GET.
+        ``time_budget``: seconds left before the caller's deadline; Tika's timeout is
+        cut to it, and a Tika call cut short that way is a transient failure.
 
         Returns:
             The extraction, whatever the file holds (see :class:`Status`).
@@ -88,7 +92,12 @@ class Extractor:
             if source.size == 0:
                 return finish(NONE, "", self.limits, content_type=source.content_type)
             kind = choose_extractor(source.key, source.content_type, source.helium_format, head)
-            return self._run(kind, _HeadCached(source, head))
+            limits = self.limits
+            if time_budget is not None and time_budget < limits.tika_timeout:
+                if time_budget <= 0.5:
+                    raise TransientExtractionError("no time left before the deadline")
+                limits = replace(limits, tika_timeout=time_budget, tika_timeout_is_deadline=True)
+            return self._run(kind, _HeadCached(source, head), limits)
         except ObjectUnreadable as exc:
             return failed(NONE, Status.UNREADABLE, exc.reason, content_type=source.content_type)
         except SourceUnavailable as exc:
@@ -101,8 +110,9 @@ class Extractor:
             return failed(NONE, Status.CORRUPT, f"extraction failed: {type(exc).__name__}: "
                           f"{exc}"[:500], content_type=source.content_type)
 
-    def _run(self, kind: str, source: ObjectSource) -> Extraction:
-        limits = self.limits
+    def _run(self, kind: str, source: ObjectSource, limits: ExtractLimits | None = None
+             ) -> Extraction:
+        limits = limits or self.limits
         if kind == "text":
             return extract_text(source, limits)
         if kind in ("csv", "tsv"):
@@ -120,6 +130,6 @@ class Extractor:
         if kind == TIKA:
             return extract_document(source, limits, self.tika)
         if kind == "gzip":
-            return extract_gzip(source, limits, self._run)
+            return extract_gzip(source, limits, lambda k, src: self._run(k, src, limits))
         return failed(NONE, Status.UNSUPPORTED, "no extractor for this format (binary data)",
                       content_type=source.content_type)

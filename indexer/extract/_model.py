@@ -73,6 +73,9 @@ class ExtractLimits:
     text_prefix_bytes: int = 2 * 2**20
     max_parse_bytes: int = 8 * 2**20
     table_rows: int = 1_000
+    tika_timeout_is_deadline: bool = False
+    """True when ``tika_timeout`` was cut to the invocation's deadline: a timeout then
+    says nothing about the file (retry it later)."""
 
     def __post_init__(self) -> None:
         for name in ("max_bytes", "max_chars", "max_decompressed", "text_prefix_bytes",
