@@ -125,9 +125,13 @@ def main() -> int:
         started = time.monotonic()
         first = backfill(pipeline, bucket, parallel=args.parallel)
         first_s = time.monotonic() - started
+        calls: dict[str, int] = {}
+        s3.meta.events.register("before-call.s3.*", lambda model, **_: calls.update(
+            {model.name: calls.get(model.name, 0) + 1}))
         started = time.monotonic()
         again = backfill(pipeline, bucket, parallel=args.parallel)
         again_s = time.monotonic() - started
+        print(f"re-run S3 requests: {dict(sorted(calls.items()))}", flush=True)
         assert first.failed == 0, first.failures[:3]
         assert first.indexed == n and again.unchanged == n, (first, again)
 

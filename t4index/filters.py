@@ -79,6 +79,8 @@ FILTERS: tuple[Filter, ...] = (
     Filter("key_prefix", "prefix", "--prefix", f.KEY, "prefix", "keys starting with this"),
     Filter("content_type", "content_type", "--content-type", f.CONTENT_TYPE, "term",
            "exactly this content type (as S3 stores it)"),
+    Filter("meta_status", "meta_status", "--meta-status", f.META_STATUS, "term",
+           "how the helium metadata read: none, ok or unreadable"),
 )
 """Every filter, in the order the command line and the docs list them."""
 

@@ -137,6 +137,8 @@ class SearchQuery:
         key: exactly this key.
         key_prefix: keys starting with this string (case sensitive, any length).
         content_type: exactly this content type.
+        meta_status: how the ``helium`` metadata read: ``none``, ``ok`` or
+            ``unreadable`` (not a JSON object; its raw text is searchable).
         (The filters are declared in ``t4index.filters.FILTERS``.)
         include_versions: every version, not only each key's current state.
         include_deleted: also delete markers / tombstones.
@@ -159,6 +161,7 @@ class SearchQuery:
     key: str | None = None
     key_prefix: str | None = None
     content_type: str | None = None
+    meta_status: str | None = None
     include_versions: bool = False
     include_deleted: bool = False
     highlight: bool = False
