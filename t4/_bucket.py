@@ -627,6 +627,8 @@ class Bucket:
         *,
         meta: dict[str, Any] | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
+        doc: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
         extensions: list[str] | None = None,
         min_size: int | None = None,
         max_size: int | None = None,
@@ -646,17 +648,23 @@ class Bucket:
         syntax: ``thor -loki``, ``"exact phrase"``, ``hammer*``); a dict matches the user
         metadata that ``put*`` stored: ``{"name": "thor"}``, ``{"n": {"gte": 3}}``, dotted
         paths for nested keys (``{"a.b": 1}``), ``{"x": {"exists": True}}``. ``meta=`` adds
-        metadata predicates to a text query. Filters: ``extensions``, ``min_size``/``max_size``
-        (bytes), ``modified_since``/``modified_before``, ``prefix``, and every other filter
-        declared in ``t4index.filters.FILTERS`` by its keyword (e.g. ``key=``,
-        ``content_type=``). Deleted objects and older versions are left out unless
-        ``include_deleted``/``versions``. Highlights are on by default for pages of up to
-        100 hits (``t4index.query.MAX_HIGHLIGHT_PAGE_SIZE``). Both routes (the search API and
+        metadata predicates to a text query. ``doc=`` matches the metadata extracted from the
+        files (``{"pages": {"gte": 20}, "language": "fr", "columns": "temperature"}``; the
+        fields are declared in ``t4index.docmeta``); ``tags=`` the objects' S3 tags
+        (``{"project": "x"}``, ``{"project": {"exists": True}}``). ``status=`` takes one
+        extraction outcome or a list (``"unreadable"``, ``["corrupt", "timeout"]``).
+        Filters: ``extensions``, ``min_size``/``max_size`` (bytes),
+        ``modified_since``/``modified_before``, ``prefix``, and every other filter declared
+        in ``t4index.filters.FILTERS`` by its keyword (e.g. ``key=``, ``content_type=``).
+        Deleted objects and older versions are left out unless ``include_deleted``/``versions``.
+        Highlights are on by default for pages of up to 100 hits
+        (``t4index.query.MAX_HIGHLIGHT_PAGE_SIZE``). Both routes (the search API and
         Elasticsearch directly) validate the query before any request and give the same hits.
 
         Returns:
             ``SearchResults``: up to ``limit`` hits in relevance order (each with key, version
-            id, size, last modified, metadata, score and highlighted snippets), ``total``,
+            id, size, last modified, metadata, score, highlighted snippets, extraction
+            status and reason, extracted document metadata and tags), ``total``,
             ``cursor`` (pass it back as ``cursor=`` for the next page; None on the last page),
             ``facets`` (counts by extension and total size) when asked; ``.to_dataframe()``.
         Raises:
@@ -668,7 +676,8 @@ class Bucket:
         """
         from t4._search import build_query, run_search
 
-        q = build_query(query, meta=meta, limit=limit, include_deleted=include_deleted,
+        q = build_query(query, meta=meta, limit=limit, doc=doc, tags=tags,
+                        include_deleted=include_deleted,
                         versions=versions, highlight=highlight, facets=facets,
                         filters={"extensions": extensions, "min_size": min_size,
                                  "max_size": max_size, "modified_since": modified_since,

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
+from t4index import docmeta
 from t4index import fields as f
 from t4index._predicates import OPERATORS, amz_meta_clauses, meta_clauses
 from t4index.errors import QueryError
@@ -131,12 +132,17 @@ class SearchQuery:
         meta: user-metadata predicates by dotted path, see "The index" in the README.
         amz_meta: plain ``x-amz-meta-*`` predicates: ``{"name": "value"}`` or
             ``{"name": {"exists": bool}}``.
+        doc: extracted document metadata predicates (``t4index.docmeta``):
+            ``{"pages": {"gte": 20}, "language": "fr"}``.
+        tags: S3 object tag predicates, as ``amz_meta``: ``{"project": "x"}``.
         extensions: any of these extensions (``"csv"``, ``".CSV"``, ``"csv.gz"``).
         min_size, max_size: inclusive size bounds in bytes.
         modified_since, modified_before: last modified ``>=`` and ``<`` (datetime or ISO).
         key: exactly this key.
         key_prefix: keys starting with this string (case sensitive, any length).
         content_type: exactly this content type.
+        statuses: any of these extraction outcomes (``t4index.outcomes``).
+        storage_class: exactly this S3 storage class.
         (The filters are declared in ``t4index.filters.FILTERS``.)
         include_versions: every version, not only each key's current state.
         include_deleted: also delete markers / tombstones.
@@ -151,6 +157,8 @@ class SearchQuery:
     text: str | None = None
     meta: Mapping[str, Any] | None = None
     amz_meta: Mapping[str, Any] | None = None
+    doc: Mapping[str, Any] | None = None
+    tags: Mapping[str, Any] | None = None
     extensions: Sequence[str] | None = None
     min_size: int | None = None
     max_size: int | None = None
@@ -159,6 +167,8 @@ class SearchQuery:
     key: str | None = None
     key_prefix: str | None = None
     content_type: str | None = None
+    statuses: Sequence[str] | None = None
+    storage_class: str | None = None
     include_versions: bool = False
     include_deleted: bool = False
     highlight: bool = False
@@ -172,7 +182,7 @@ class SearchQuery:
         """A hash of what selects and orders hits (not paging, highlights or facets)."""
         chosen = {
             name: getattr(self, name)
-            for name in ("text", "meta", "amz_meta", *(flt.name for flt in FILTERS),
+            for name in ("text", "meta", "amz_meta", "doc", "tags", *(flt.name for flt in FILTERS),
                          "include_versions", "include_deleted", "sort")
         }
         raw = json.dumps(chosen, sort_keys=True, default=repr)
@@ -232,8 +242,12 @@ def _filters(q: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     if not q.include_deleted:
         filters.append({"term": {f.DELETED: False}})
     filters.extend(filter_clauses({flt.name: getattr(q, flt.name) for flt in FILTERS}))
-    for clauses in (meta_clauses(q.meta) if q.meta is not None else ([], []),
-                    amz_meta_clauses(q.amz_meta) if q.amz_meta is not None else ([], [])):
+    none: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+    for clauses in (meta_clauses(q.meta) if q.meta is not None else none,
+                    amz_meta_clauses(q.amz_meta) if q.amz_meta is not None else none,
+                    docmeta.doc_clauses(q.doc) if q.doc is not None else none,
+                    amz_meta_clauses(q.tags, field=f.TAGS_KV, what="tags")
+                    if q.tags is not None else none):
         filters.extend(clauses[0])
         must_not.extend(clauses[1])
     return filters, must_not
