@@ -7,7 +7,6 @@ progress is reported to an optional callback, called from the caller's thread.
 
 from __future__ import annotations
 
-import mimetypes
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -32,6 +31,7 @@ from t4._errors import (
 )
 from t4._local import atomic_writer, local_files, make_parents, plan_folder, safe_parts
 from t4._paths import check_key, folder_prefix, is_folder_marker, parse_bucket_url, split_version
+from t4index import content_types
 from t4index.query import DEFAULT_PAGE_SIZE
 from t4index.retry import RetryPolicy, s3_client_config
 from t4index.s3 import normalize_etag
@@ -78,9 +78,9 @@ def _default_client(session: Any, max_workers: int) -> Any:
         max_pool_connections=max(10, max_workers)))
 
 
-def _content_type(path: str | Path) -> str:
-    guessed, _ = mimetypes.guess_type(str(path), strict=False)
-    return guessed or "application/octet-stream"
+def _content_type(path: str | Path, given: str | None = None) -> str:
+    """``given``, else the type of ``path``'s name (``t4index.content_types``)."""
+    return given or content_types.guess(str(path))
 
 
 class Bucket:
@@ -435,12 +435,15 @@ class Bucket:
         return size, head.get("VersionId")
 
     def put_file(
-        self, key: str, path: str | os.PathLike[str], meta: dict[str, Any] | None = None
+        self, key: str, path: str | os.PathLike[str], meta: dict[str, Any] | None = None,
+        *, content_type: str | None = None,
     ) -> str | None:
         """Upload the local file ``path`` to ``key``, with user metadata ``meta``.
 
-        The content type is guessed from the file name; ``helium`` is
-        ``{"user_meta": meta}``, as the original client wrote it.
+        The content type is ``content_type``, else guessed from the file name (the
+        standard library's table plus notebooks, Parquet, JSON Lines, NumPy ...:
+        ``t4index.content_types``; ``a.csv.gz`` is ``application/gzip``); ``helium``
+        is ``{"user_meta": meta}``, as the original client wrote it.
 
         Returns:
             The new version id on a versioned bucket, else None.
@@ -458,7 +461,7 @@ class Bucket:
         metadata = _meta.encode(_meta.build_helium(meta), describe(self.name, key))
         if not src.is_file():
             raise FileNotFoundError(f"no such local file: {str(src)!r}")
-        return self._upload(key, src, metadata, _content_type(src))[1]
+        return self._upload(key, src, metadata, _content_type(src, content_type))[1]
 
     def put(self, key: str, obj: Any, meta: dict[str, Any] | None = None) -> str | None:
         """Serialize ``obj`` by its type (and the key's extension) and store it at ``key``.
@@ -493,11 +496,14 @@ class Bucket:
         meta: dict[str, Any] | None = None,
         *,
         progress: ProgressCallback | None = None,
+        content_type: str | None = None,
     ) -> int:
         """Upload every file under the local ``folder`` to ``prefix/<relative path>``.
 
         ``prefix`` is a folder whether or not it ends with ``/`` (``""`` is the
-        bucket's top). Every file gets ``meta``; the size limit is checked
+        bucket's top). Each file's content type is ``content_type`` when given, else
+        guessed from its name as ``put_file`` does. Every file gets ``meta``; the size
+        limit is checked
         before any upload. Files are uploaded concurrently; ``progress`` is
         called after each one. Symbolic links to folders are not followed.
 
@@ -522,7 +528,8 @@ class Bucket:
         total = sum(p.stat().st_size for _, p in plan)
 
         def work(item: tuple[str, Path]) -> int:
-            return self._upload(item[0], item[1], metadata, _content_type(item[1]))[0]
+            return self._upload(item[0], item[1], metadata,
+                                _content_type(item[1], content_type))[0]
 
         self._run(plan, work, progress, total, lambda item: str(item[1]))
         return len(plan)
