@@ -51,6 +51,7 @@ class ExtractionLike(Protocol):
     truncated: bool
     extractor: str
     extractor_version: str
+    metadata: dict[str, Any]
 
 
 Extract = Callable[[ObjectState, bytes | None], ExtractionLike]
@@ -200,6 +201,7 @@ class Pipeline:
             **common, text=extraction.text, extraction_status=extraction.status,
             extraction_error=extraction.error, extraction_truncated=extraction.truncated,
             extractor=extraction.extractor, extractor_version=extraction.extractor_version,
+            doc_meta=extraction.metadata,
         )
 
     def _decide(self, entry: _Key, current: bulk.Current | None) -> list[dict[str, Any]]:

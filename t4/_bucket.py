@@ -7,7 +7,6 @@ progress is reported to an optional callback, called from the caller's thread.
 
 from __future__ import annotations
 
-import mimetypes
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -32,6 +31,7 @@ from t4._errors import (
 )
 from t4._local import atomic_writer, local_files, make_parents, plan_folder, safe_parts
 from t4._paths import check_key, folder_prefix, is_folder_marker, parse_bucket_url, split_version
+from t4index import content_types
 from t4index.query import DEFAULT_PAGE_SIZE
 from t4index.retry import RetryPolicy, s3_client_config
 from t4index.s3 import normalize_etag
@@ -78,9 +78,9 @@ def _default_client(session: Any, max_workers: int) -> Any:
         max_pool_connections=max(10, max_workers)))
 
 
-def _content_type(path: str | Path) -> str:
-    guessed, _ = mimetypes.guess_type(str(path), strict=False)
-    return guessed or "application/octet-stream"
+def _content_type(path: str | Path, given: str | None = None) -> str:
+    """``given``, else the type of ``path``'s name (``t4index.content_types``)."""
+    return given or content_types.guess(str(path))
 
 
 class Bucket:
@@ -435,12 +435,15 @@ class Bucket:
         return size, head.get("VersionId")
 
     def put_file(
-        self, key: str, path: str | os.PathLike[str], meta: dict[str, Any] | None = None
+        self, key: str, path: str | os.PathLike[str], meta: dict[str, Any] | None = None,
+        *, content_type: str | None = None,
     ) -> str | None:
         """Upload the local file ``path`` to ``key``, with user metadata ``meta``.
 
-        The content type is guessed from the file name; ``helium`` is
-        ``{"user_meta": meta}``, as the original client wrote it.
+        The content type is ``content_type``, else guessed from the file name (the
+        standard library's table plus notebooks, Parquet, JSON Lines, NumPy ...:
+        ``t4index.content_types``; ``a.csv.gz`` is ``application/gzip``); ``helium``
+        is ``{"user_meta": meta}``, as the original client wrote it.
 
         Returns:
             The new version id on a versioned bucket, else None.
@@ -458,7 +461,7 @@ class Bucket:
         metadata = _meta.encode(_meta.build_helium(meta), describe(self.name, key))
         if not src.is_file():
             raise FileNotFoundError(f"no such local file: {str(src)!r}")
-        return self._upload(key, src, metadata, _content_type(src))[1]
+        return self._upload(key, src, metadata, _content_type(src, content_type))[1]
 
     def put(self, key: str, obj: Any, meta: dict[str, Any] | None = None) -> str | None:
         """Serialize ``obj`` by its type (and the key's extension) and store it at ``key``.
@@ -493,11 +496,14 @@ class Bucket:
         meta: dict[str, Any] | None = None,
         *,
         progress: ProgressCallback | None = None,
+        content_type: str | None = None,
     ) -> int:
         """Upload every file under the local ``folder`` to ``prefix/<relative path>``.
 
         ``prefix`` is a folder whether or not it ends with ``/`` (``""`` is the
-        bucket's top). Every file gets ``meta``; the size limit is checked
+        bucket's top). Each file's content type is ``content_type`` when given, else
+        guessed from its name as ``put_file`` does. Every file gets ``meta``; the size
+        limit is checked
         before any upload. Files are uploaded concurrently; ``progress`` is
         called after each one. Symbolic links to folders are not followed.
 
@@ -522,7 +528,8 @@ class Bucket:
         total = sum(p.stat().st_size for _, p in plan)
 
         def work(item: tuple[str, Path]) -> int:
-            return self._upload(item[0], item[1], metadata, _content_type(item[1]))[0]
+            return self._upload(item[0], item[1], metadata,
+                                _content_type(item[1], content_type))[0]
 
         self._run(plan, work, progress, total, lambda item: str(item[1]))
         return len(plan)
@@ -627,6 +634,8 @@ class Bucket:
         *,
         meta: dict[str, Any] | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
+        doc: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
         extensions: list[str] | None = None,
         min_size: int | None = None,
         max_size: int | None = None,
@@ -646,17 +655,23 @@ class Bucket:
         syntax: ``thor -loki``, ``"exact phrase"``, ``hammer*``); a dict matches the user
         metadata that ``put*`` stored: ``{"name": "thor"}``, ``{"n": {"gte": 3}}``, dotted
         paths for nested keys (``{"a.b": 1}``), ``{"x": {"exists": True}}``. ``meta=`` adds
-        metadata predicates to a text query. Filters: ``extensions``, ``min_size``/``max_size``
-        (bytes), ``modified_since``/``modified_before``, ``prefix``, and every other filter
-        declared in ``t4index.filters.FILTERS`` by its keyword (e.g. ``key=``,
-        ``content_type=``). Deleted objects and older versions are left out unless
-        ``include_deleted``/``versions``. Highlights are on by default for pages of up to
-        100 hits (``t4index.query.MAX_HIGHLIGHT_PAGE_SIZE``). Both routes (the search API and
+        metadata predicates to a text query. ``doc=`` matches the metadata extracted from the
+        files (``{"pages": {"gte": 20}, "language": "fr", "columns": "temperature"}``; the
+        fields are declared in ``t4index.docmeta``); ``tags=`` the objects' S3 tags
+        (``{"project": "x"}``, ``{"project": {"exists": True}}``). ``status=`` takes one
+        extraction outcome or a list (``"unreadable"``, ``["corrupt", "timeout"]``).
+        Filters: ``extensions``, ``min_size``/``max_size`` (bytes),
+        ``modified_since``/``modified_before``, ``prefix``, and every other filter declared
+        in ``t4index.filters.FILTERS`` by its keyword (e.g. ``key=``, ``content_type=``).
+        Deleted objects and older versions are left out unless ``include_deleted``/``versions``.
+        Highlights are on by default for pages of up to 100 hits
+        (``t4index.query.MAX_HIGHLIGHT_PAGE_SIZE``). Both routes (the search API and
         Elasticsearch directly) validate the query before any request and give the same hits.
 
         Returns:
             ``SearchResults``: up to ``limit`` hits in relevance order (each with key, version
-            id, size, last modified, metadata, score and highlighted snippets), ``total``,
+            id, size, last modified, metadata, score, highlighted snippets, extraction
+            status and reason, extracted document metadata and tags), ``total``,
             ``cursor`` (pass it back as ``cursor=`` for the next page; None on the last page),
             ``facets`` (counts by extension and total size) when asked; ``.to_dataframe()``.
         Raises:
@@ -668,7 +683,8 @@ class Bucket:
         """
         from t4._search import build_query, run_search
 
-        q = build_query(query, meta=meta, limit=limit, include_deleted=include_deleted,
+        q = build_query(query, meta=meta, limit=limit, doc=doc, tags=tags,
+                        include_deleted=include_deleted,
                         versions=versions, highlight=highlight, facets=facets,
                         filters={"extensions": extensions, "min_size": min_size,
                                  "max_size": max_size, "modified_since": modified_since,

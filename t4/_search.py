@@ -32,7 +32,22 @@ HOW_TO_CONFIGURE = (
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One object that matched."""
+    """One object that matched.
+
+    Attributes:
+        key, version_id, size, last_modified, extension, content_type, deleted: the object.
+        meta: the user metadata ``put*`` stored (``meta=``).
+        score: relevance (None when sorted otherwise).
+        highlights: matched snippets by where they matched (``content``, ``key``, ``meta``).
+        status: the extraction outcome (``ok``, ``truncated``, ``unreadable`` ...; the
+            list is in ``t4index.outcomes``), None when nothing was extracted yet.
+        status_reason: why the outcome is not ``ok`` (names the limit or the parser's
+            message), else None.
+        doc: extracted document metadata (``title``, ``authors``, ``pages``,
+            ``language``, ``columns`` ...; declared in ``t4index.docmeta``).
+        tags: the object's S3 tags.
+        storage_class: the object's S3 storage class, when recorded.
+    """
 
     key: str
     version_id: str | None
@@ -44,6 +59,11 @@ class SearchHit:
     extension: str = ""
     content_type: str | None = None
     deleted: bool = False
+    status: str | None = None
+    status_reason: str | None = None
+    doc: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    storage_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +91,8 @@ class SearchResults(Sequence[SearchHit]):
         return pd.DataFrame([{
             "key": h.key, "version_id": h.version_id, "size": h.size,
             "last_modified": h.last_modified, "score": h.score, "meta": h.meta,
-            "highlights": h.highlights} for h in self.hits])
+            "highlights": h.highlights, "status": h.status, "doc": h.doc, "tags": h.tags}
+            for h in self.hits])
 
 
 def _results(page: Any) -> SearchResults:
@@ -79,7 +100,10 @@ def _results(page: Any) -> SearchResults:
     hits = [SearchHit(key=h.key, version_id=h.version_id, size=h.size,
                       last_modified=h.last_modified, meta=h.user_meta, score=h.score,
                       highlights=dict(h.highlights), extension=h.extension,
-                      content_type=h.content_type, deleted=h.deleted) for h in page.hits]
+                      content_type=h.content_type, deleted=h.deleted,
+                      status=h.extraction_status, status_reason=h.extraction_error,
+                      doc=dict(h.doc), tags=dict(h.tags), storage_class=h.storage_class)
+            for h in page.hits]
     facets = None if page.facets is None else {
         "extensions": dict(page.facets.extensions),
         "other_extensions": page.facets.other_extensions,
@@ -88,8 +112,9 @@ def _results(page: Any) -> SearchResults:
 
 
 def build_query(query: str | Mapping[str, Any] | None, *, meta: Mapping[str, Any] | None,
-                limit: int, include_deleted: bool, versions: bool, highlight: bool | None,
-                facets: bool, filters: Mapping[str, Any]) -> Any:
+                limit: int, doc: Mapping[str, Any] | None = None,
+                tags: Mapping[str, Any] | None = None, include_deleted: bool, versions: bool,
+                highlight: bool | None, facets: bool, filters: Mapping[str, Any]) -> Any:
     """The ``t4index.SearchQuery`` of ``Bucket.search``'s arguments.
 
     ``filters`` maps ``Bucket.search`` keywords of ``t4index.filters.FILTERS`` to values
@@ -115,11 +140,13 @@ def build_query(query: str | Mapping[str, Any] | None, *, meta: Mapping[str, Any
     if unknown:
         raise SearchQueryError(f"unknown filter(s) {', '.join(unknown)}; the filters are "
                                f"{', '.join(declared)}")
-    chosen = {declared[k].name: v for k, v in filters.items() if v is not None}
+    chosen = {declared[k].name: [v] if isinstance(v, str) and declared[k].kind == "terms" else v
+              for k, v in filters.items() if v is not None}
     if highlight is None:
         highlight = isinstance(limit, int) and limit <= MAX_HIGHLIGHT_PAGE_SIZE
     # Validated before any request, on both routes (t4index.query.build_search_body).
-    return SearchQuery(text=text or None, meta=metadata or None, include_deleted=include_deleted,
+    return SearchQuery(text=text or None, meta=metadata or None, doc=doc, tags=tags,
+                       include_deleted=include_deleted,
                        include_versions=versions, highlight=highlight, facets=facets,
                        page_size=limit, **chosen)
 

@@ -20,12 +20,11 @@ from typing import Any
 from t4index import fields as f
 from t4index.dates import to_es_date
 from t4index.errors import QueryError
-from t4index.filters import prefix_clause
+from t4index.filters import in_values, prefix_clause
 from t4index.mapping import KEYWORD_IGNORE_ABOVE
 
 RANGE_OPERATORS = ("gt", "gte", "lt", "lte")
 OPERATORS = ("eq", "in", "exists", *RANGE_OPERATORS)
-MAX_IN_VALUES = 1_000
 
 Clause = dict[str, Any]
 
@@ -94,11 +93,7 @@ def _operators(path: str, spec: Mapping[str, Any]) -> tuple[Clause, bool]:
     if "eq" in spec:
         return _nested(path, _value(path, spec["eq"])), False
     if "in" in spec:
-        values = spec["in"]
-        if not isinstance(values, list | tuple | set) or not values:
-            raise QueryError(f"metadata path {path!r}: 'in' takes a non-empty list, got {values!r}")
-        if len(values) > MAX_IN_VALUES:
-            raise QueryError(f"metadata path {path!r}: 'in' takes at most {MAX_IN_VALUES} values")
+        values = in_values(f"metadata path {path!r}", spec["in"])
         any_of = {"bool": {"should": [_value(path, v) for v in values], "minimum_should_match": 1}}
         return _nested(path, any_of), False
     return _nested(path, _range(path, spec)), False
@@ -184,31 +179,36 @@ def _range(path: str, spec: Mapping[str, Any]) -> Clause:
     return {"range": {field: bounds}}
 
 
-def amz_meta_clauses(amz_meta: Mapping[str, Any]) -> tuple[list[Clause], list[Clause]]:
+def amz_meta_clauses(amz_meta: Mapping[str, Any], *, field: str = f.AMZ_META_KV,
+                     what: str = "amz_meta") -> tuple[list[Clause], list[Clause]]:
     """Translate a plain ``x-amz-meta-*`` predicate dict (exact string or exists).
 
+    With ``field=tags_kv, what="tags"`` it translates object tag predicates (tag
+    keys are case sensitive; metadata names are lower-cased as S3 stores them).
+
     Returns:
-        ``(filters, must_not)`` clauses on ``amz_meta_kv``.
+        ``(filters, must_not)`` clauses on ``field``.
     Raises:
         QueryError: a name that is not a string, or a value that is not a string
             or ``{"exists": bool}``.
     """
     if not isinstance(amz_meta, Mapping):
-        raise QueryError(f"amz_meta must be a dict of name -> value, got {amz_meta!r}")
+        raise QueryError(f"{what} must be a dict of name -> value, got {amz_meta!r}")
     filters: list[Clause] = []
     must_not: list[Clause] = []
     for name, spec in amz_meta.items():
         if not isinstance(name, str) or not name or "=" in name:
-            raise QueryError(f"amz_meta name must be a non-empty string without '=', got {name!r}")
-        name = name.lower().removeprefix("x-amz-meta-")
+            raise QueryError(f"{what} name must be a non-empty string without '=', got {name!r}")
+        if what == "amz_meta":
+            name = name.lower().removeprefix("x-amz-meta-")
         if isinstance(spec, str):
-            filters.append({"term": {f.AMZ_META_KV: f"{name}={spec}"}})
+            filters.append({"term": {field: f"{name}={spec}"}})
         elif isinstance(spec, Mapping) and list(spec) == ["exists"] and isinstance(
             spec["exists"], bool
         ):
-            clause = prefix_clause(f.AMZ_META_KV, f"{name}=")
+            clause = prefix_clause(field, f"{name}=")
             (filters if spec["exists"] else must_not).append(clause)
         else:
-            raise QueryError(f"amz_meta {name!r}: expected a string or {{'exists': bool}}, "
+            raise QueryError(f"{what} {name!r}: expected a string or {{'exists': bool}}, "
                              f"got {spec!r}")
     return filters, must_not

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from t4index import docmeta
 from t4index import fields as f
 from t4index.dates import to_es_date
 from t4index.errors import DocumentError
@@ -135,10 +136,14 @@ def _content_type(value: str | None) -> str | None:
     return value.split(";", 1)[0].strip().lower() or None
 
 
-def _amz_meta(amz_meta: Mapping[str, Any] | None) -> tuple[dict[str, str], list[str]]:
+def _amz_meta(amz_meta: Mapping[str, Any] | None, *, lower: bool = True
+              ) -> tuple[dict[str, str], list[str]]:
+    """Pairs as stored and as ``name=value`` keywords; S3 lower-cases metadata names,
+    not tag keys (``lower=False``)."""
     stored: dict[str, str] = {}
     for name, value in (amz_meta or {}).items():
-        stored[clean_string(str(name)).lower()] = clean_string(str(value))
+        name = clean_string(str(name))
+        stored[name.lower() if lower else name] = clean_string(str(value))
     kv = [f"{name}={value}" for name, value in sorted(stored.items())]
     return stored, kv
 
@@ -169,6 +174,10 @@ def build_document(
     meta_raw: str | None = None,
     source_digest: str | None = None,
     observed_at: datetime | None = None,
+    doc_meta: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    storage_class: str | None = None,
+    restore: str | None = None,
 ) -> dict[str, Any]:
     """The document of one object (or version, or delete marker when ``deleted``).
 
@@ -180,6 +189,10 @@ def build_document(
     (``t4index.helium``); ``meta_raw``, the text of an unreadable header, is
     kept searchable in ``meta_text``. ``source_digest`` and ``observed_at`` are
     what the indexer's freshness rule compares (``indexer.freshness``).
+    ``doc_meta`` is the extractor's metadata: only the fields declared in
+    ``t4index.docmeta`` are kept, typed (``docmeta.clean``). ``tags`` are the
+    object's S3 tags; ``storage_class`` its storage class; ``restore`` the state
+    of an archived object's restore (``ongoing``, ``restored``, ``expired``).
 
     Returns:
         A dict of the fields in ``t4index.fields``; None values are left out.
@@ -209,8 +222,11 @@ def build_document(
     if text is not None:
         capped, cut = cap_text(text)
         truncated = truncated or cut
+    tags_stored, tags_kv = _amz_meta(tags, lower=False)
+    typed = docmeta.clean(doc_meta)
     meta_text = " ".join([flat.text, clean_string(meta_raw or ""),
-                          *(f"{n} {v}" for n, v in amz_stored.items())]).strip()
+                          *(f"{n} {v}" for n, v in amz_stored.items()),
+                          *(f"{n} {v}" for n, v in tags_stored.items())]).strip()
     doc: dict[str, Any] = {
         f.BUCKET: bucket,
         f.KEY: key,
@@ -243,5 +259,10 @@ def build_document(
         f.EXTRACTION_TRUNCATED: truncated,
         f.EXTRACTOR: extractor,
         f.EXTRACTOR_VERSION: extractor_version,
+        f.DOC: typed or None,
+        f.TAGS: tags_stored if tags is not None else None,
+        f.TAGS_KV: tags_kv,
+        f.STORAGE_CLASS: storage_class,
+        f.RESTORE: restore,
     }
     return {name: value for name, value in doc.items() if value is not None}

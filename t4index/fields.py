@@ -70,7 +70,22 @@ EXTRACTION_TRUNCATED = "extraction_truncated"
 EXTRACTOR = "extractor"
 EXTRACTOR_VERSION = "extractor_version"
 
+DOC = "doc"
+"""Extracted document metadata, typed fields declared in ``t4index.docmeta`` (``doc.pages`` ...)."""
+DOC_LANGUAGE = "doc.language"
+
+TAGS = "tags"
+"""S3 object tags as given (``{"project": "x"}``); stored, not indexed."""
+TAGS_KV = "tags_kv"
+"""Object tags as ``key=value`` keywords, for exact match and existence."""
+STORAGE_CLASS = "storage_class"
+"""The object's S3 storage class (``STANDARD`` when S3 names none)."""
+RESTORE = "restore"
+"""An archived object's restore: ``ongoing``, ``restored`` (a readable copy exists) or
+``expired`` (the restored copy was removed; the text indexed from it is kept)."""
+
 FULL_TEXT_FIELDS: tuple[str, ...] = (TEXT, KEY_TEXT, KEY_TOKENS, META_TEXT)
 """Fields a full-text query searches (and highlights)."""
-SOURCE_EXCLUDES: tuple[str, ...] = (TEXT, META_PAIRS, META_TEXT, KEY_TOKENS, AMZ_META_KV)
+SOURCE_EXCLUDES: tuple[str, ...] = (TEXT, META_PAIRS, META_TEXT, KEY_TOKENS, AMZ_META_KV,
+                                     TAGS_KV)
 """Bulky or derived fields left out of search hits."""

@@ -13,7 +13,8 @@ built), an attribute of ``SearchQuery``, and one ``Filter`` here.
 
 Kinds:
 
-- ``terms``: any of a list of strings (normalised by ``normalize``);
+- ``terms``: any of a list of strings (normalised by ``normalize``; ``Bucket.search``
+  and ``t4 search`` also take one string);
 - ``term``: exactly this non-empty string;
 - ``prefix``: strings starting with this one (case sensitive, any length);
 - ``min`` / ``max``: an integer >= 0, inclusive bound;
@@ -28,20 +29,31 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from t4index import fields as f
+from t4index import outcomes
 from t4index.dates import to_es_date
 from t4index.errors import QueryError
 from t4index.s3 import normalize_extension
 
-__all__ = ["FILTERS", "MAX_PREFIX_QUERY_CHARS", "Filter", "by_keyword", "filter_clauses",
-           "prefix_clause"]
+__all__ = ["FILTERS", "MAX_IN_VALUES", "MAX_PREFIX_QUERY_CHARS", "Filter", "by_keyword",
+           "filter_clauses", "in_values", "prefix_clause"]
 
 Kind = Literal["terms", "term", "prefix", "min", "max", "since", "before"]
 MAX_TERMS = 100
 """Values a ``terms`` filter takes at most."""
+MAX_IN_VALUES = 1_000
+"""Values an ``in`` operator of a metadata predicate takes at most."""
 MAX_PREFIX_QUERY_CHARS = 1_000
 """Elasticsearch's default ``index.max_regex_length``: longer prefixes become a range."""
 _TOP = "\U0010ffff"
 _MAX_KEY_CHARS = 1_024
+
+
+def _status(value: str) -> str:
+    status = value.strip().lower()
+    if status not in outcomes.ALL:
+        raise QueryError(f"status {value!r} is not an extraction outcome; the outcomes are "
+                         f"{', '.join(sorted(outcomes.ALL))}")
+    return status
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,10 @@ FILTERS: tuple[Filter, ...] = (
            "exactly this content type (as S3 stores it)"),
     Filter("meta_status", "meta_status", "--meta-status", f.META_STATUS, "term",
            "how the helium metadata read: none, ok or unreadable"),
+    Filter("statuses", "status", "--status", f.EXTRACTION_STATUS, "terms",
+           "any of these extraction outcomes (ok, truncated, unreadable ...)", _status),
+    Filter("storage_class", "storage_class", "--storage-class", f.STORAGE_CLASS, "term",
+           "exactly this S3 storage class (STANDARD, GLACIER ...)"),
 )
 """Every filter, in the order the command line and the docs list them."""
 
@@ -103,6 +119,19 @@ def prefix_clause(field: str, prefix: str) -> dict[str, Any]:
         return {"prefix": {field: prefix}}
     top = prefix + _TOP * max(1, _MAX_KEY_CHARS - len(prefix.encode()))
     return {"range": {field: {"gte": prefix, "lte": top}}}
+
+
+def in_values(where: str, values: Any) -> list[Any]:
+    """The values of an ``in`` operator, checked (``where`` names the predicate).
+
+    Raises:
+        QueryError: not a non-empty list, tuple or set, or more than ``MAX_IN_VALUES``.
+    """
+    if not isinstance(values, list | tuple | set) or not values:
+        raise QueryError(f"{where}: 'in' takes a non-empty list, got {values!r}")
+    if len(values) > MAX_IN_VALUES:
+        raise QueryError(f"{where}: 'in' takes at most {MAX_IN_VALUES} values")
+    return list(values)
 
 
 def _string(flt: Filter, value: Any, *, empty: bool = False) -> str:

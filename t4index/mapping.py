@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from t4index import docmeta
 from t4index import fields as f
 from t4index.names import INDEX_PATTERN
 
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3
 """Bump when the mapping changes incompatibly; a new concrete index is rolled out."""
 HIGHLIGHT_MAX_ANALYZED_OFFSET = 1_000_000
 """``index.highlight.max_analyzed_offset``: stored text is capped at this length."""
@@ -77,6 +78,11 @@ def mappings() -> dict[str, Any]:
             f.EXTRACTION_TRUNCATED: {"type": "boolean"},
             f.EXTRACTOR: dict(_KEYWORD),
             f.EXTRACTOR_VERSION: dict(_KEYWORD),
+            f.DOC: {"type": "object", "properties": docmeta.mapping_properties()},
+            f.TAGS: dict(_STORED_ONLY),
+            f.TAGS_KV: dict(_LONG_KEYWORD),
+            f.STORAGE_CLASS: dict(_KEYWORD),
+            f.RESTORE: dict(_KEYWORD),
         },
     }
 

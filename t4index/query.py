@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
+from t4index import docmeta
 from t4index import fields as f
 from t4index._predicates import OPERATORS, amz_meta_clauses, meta_clauses
 from t4index.errors import QueryError
@@ -131,6 +132,9 @@ class SearchQuery:
         meta: user-metadata predicates by dotted path, see "The index" in the README.
         amz_meta: plain ``x-amz-meta-*`` predicates: ``{"name": "value"}`` or
             ``{"name": {"exists": bool}}``.
+        doc: extracted document metadata predicates (``t4index.docmeta``):
+            ``{"pages": {"gte": 20}, "language": "fr"}``.
+        tags: S3 object tag predicates, as ``amz_meta``: ``{"project": "x"}``.
         extensions: any of these extensions (``"csv"``, ``".CSV"``, ``"csv.gz"``).
         min_size, max_size: inclusive size bounds in bytes.
         modified_since, modified_before: last modified ``>=`` and ``<`` (datetime or ISO).
@@ -139,6 +143,8 @@ class SearchQuery:
         content_type: exactly this content type.
         meta_status: how the ``helium`` metadata read: ``none``, ``ok`` or
             ``unreadable`` (not a JSON object; its raw text is searchable).
+        statuses: any of these extraction outcomes (``t4index.outcomes``).
+        storage_class: exactly this S3 storage class.
         (The filters are declared in ``t4index.filters.FILTERS``.)
         include_versions: every version, not only each key's current state.
         include_deleted: also delete markers / tombstones.
@@ -153,6 +159,8 @@ class SearchQuery:
     text: str | None = None
     meta: Mapping[str, Any] | None = None
     amz_meta: Mapping[str, Any] | None = None
+    doc: Mapping[str, Any] | None = None
+    tags: Mapping[str, Any] | None = None
     extensions: Sequence[str] | None = None
     min_size: int | None = None
     max_size: int | None = None
@@ -162,6 +170,8 @@ class SearchQuery:
     key_prefix: str | None = None
     content_type: str | None = None
     meta_status: str | None = None
+    statuses: Sequence[str] | None = None
+    storage_class: str | None = None
     include_versions: bool = False
     include_deleted: bool = False
     highlight: bool = False
@@ -175,7 +185,7 @@ class SearchQuery:
         """A hash of what selects and orders hits (not paging, highlights or facets)."""
         chosen = {
             name: getattr(self, name)
-            for name in ("text", "meta", "amz_meta", *(flt.name for flt in FILTERS),
+            for name in ("text", "meta", "amz_meta", "doc", "tags", *(flt.name for flt in FILTERS),
                          "include_versions", "include_deleted", "sort")
         }
         raw = json.dumps(chosen, sort_keys=True, default=repr)
@@ -235,8 +245,12 @@ def _filters(q: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     if not q.include_deleted:
         filters.append({"term": {f.DELETED: False}})
     filters.extend(filter_clauses({flt.name: getattr(q, flt.name) for flt in FILTERS}))
-    for clauses in (meta_clauses(q.meta) if q.meta is not None else ([], []),
-                    amz_meta_clauses(q.amz_meta) if q.amz_meta is not None else ([], [])):
+    none: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+    for clauses in (meta_clauses(q.meta) if q.meta is not None else none,
+                    amz_meta_clauses(q.amz_meta) if q.amz_meta is not None else none,
+                    docmeta.doc_clauses(q.doc) if q.doc is not None else none,
+                    amz_meta_clauses(q.tags, field=f.TAGS_KV, what="tags")
+                    if q.tags is not None else none):
         filters.extend(clauses[0])
         must_not.extend(clauses[1])
     return filters, must_not

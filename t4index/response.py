@@ -36,6 +36,10 @@ class Hit:
     extraction_status: str | None
     score: float | None
     highlights: dict[str, list[str]] = field(default_factory=dict)
+    extraction_error: str | None = None
+    doc: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    storage_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,10 @@ def _hit(raw: Mapping[str, Any]) -> Hit:
         extraction_status=src.get(f.EXTRACTION_STATUS),
         score=raw.get("_score"),
         highlights={name: list(parts) for name, parts in (raw.get("highlight") or {}).items()},
+        extraction_error=src.get(f.EXTRACTION_ERROR),
+        doc=dict(src.get(f.DOC) or {}),
+        tags=dict(src.get(f.TAGS) or {}),
+        storage_class=src.get(f.STORAGE_CLASS),
     )
 
 

@@ -78,7 +78,8 @@ HIGHLIGHT_NAMES = {f.TEXT: "content", f.KEY_TEXT: "key", f.KEY_TOKENS: "key", f.
 """Highlighted index fields by the name a hit shows them under."""
 HIT_FIELDS: tuple[str, ...] = (
     "bucket", "key", "version_id", "size", "last_modified", "etag", "content_type", "extension",
-    "is_latest", "deleted", "user_meta", "amz_meta", "extraction_status", "score", "highlights")
+    "is_latest", "deleted", "user_meta", "amz_meta", "extraction_status", "extraction_error",
+    "doc", "tags", "storage_class", "score", "highlights")
 """The fields of a hit on the wire, in order."""
 
 
@@ -97,7 +98,8 @@ class WireField:
 
 def _fields() -> tuple[WireField, ...]:
     defaults = {fld.name: fld.default for fld in fields(SearchQuery)}
-    types = {"text": "string", "meta": "object", "amz_meta": "object", "sort": "string",
+    types = {"text": "string", "meta": "object", "amz_meta": "object", "doc": "object",
+             "tags": "object", "sort": "string",
              "page_size": "integer", "include_versions": "boolean",
              "include_deleted": "boolean", "highlight": "boolean", "facets": "boolean",
              **{flt.name: flt.json_type for flt in FILTERS}}
@@ -111,6 +113,8 @@ def _fields() -> tuple[WireField, ...]:
 FIELDS: tuple[WireField, ...] = _fields()
 """Every query field of a request (``buckets`` and ``cursor`` besides)."""
 _BY_NAME = {fld.name: fld for fld in FIELDS}
+_OBJECTS = frozenset(fld.name for fld in FIELDS if fld.json_type == "object")
+"""Predicate dicts: their dates travel tagged (``{"$date": ...}``)."""
 
 
 # --- values -------------------------------------------------------------------------------
@@ -202,7 +206,7 @@ def encode_request(buckets: str | Sequence[str], query: SearchQuery,
         value = getattr(query, fld.name)
         if value is None or value == fld.default:
             continue
-        body[fld.name] = _encode(value, fld.name, in_meta=fld.name in ("meta", "amz_meta"))
+        body[fld.name] = _encode(value, fld.name, in_meta=fld.name in _OBJECTS)
     if cursor is not None:
         body["cursor"] = cursor
     return body
@@ -323,7 +327,9 @@ def encode_hit(hit: Hit) -> dict[str, Any]:
               "content_type": hit.content_type, "extension": hit.extension,
               "is_latest": hit.is_latest, "deleted": hit.deleted, "user_meta": hit.user_meta,
               "amz_meta": dict(hit.amz_meta), "extraction_status": hit.extraction_status,
-              "score": hit.score, "highlights": _highlights(hit.highlights)}
+              "extraction_error": hit.extraction_error, "doc": dict(hit.doc),
+              "tags": dict(hit.tags), "storage_class": hit.storage_class, "score": hit.score,
+              "highlights": _highlights(hit.highlights)}
     return {name: values[name] for name in HIT_FIELDS}
 
 
@@ -337,7 +343,9 @@ def decode_hit(raw: Mapping[str, Any]) -> Hit:
                is_latest=bool(raw.get("is_latest", True)), deleted=bool(raw.get("deleted")),
                user_meta=raw.get("user_meta"), amz_meta=dict(raw.get("amz_meta") or {}),
                extraction_status=raw.get("extraction_status"), score=raw.get("score"),
-               highlights={k: list(v) for k, v in (raw.get("highlights") or {}).items()})
+               highlights={k: list(v) for k, v in (raw.get("highlights") or {}).items()},
+               extraction_error=raw.get("extraction_error"), doc=dict(raw.get("doc") or {}),
+               tags=dict(raw.get("tags") or {}), storage_class=raw.get("storage_class"))
 
 
 @dataclass(frozen=True)

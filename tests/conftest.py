@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 from infra.local.endpoints import Endpoints
+from tests.support.search import routes  # noqa: F401 - a fixture for the route tests
 
 START_HINT = ("start the local stack with `./dev up` "
               "(or set T4_ES_URL / T4_TIKA_URL / AWS_ENDPOINT_URL)")

@@ -30,23 +30,26 @@ _SPACES = re.compile(r"[ \t\f\v]{2,}")
 CONTAINER_EXCEPTION = "X-TIKA:EXCEPTION:container_exception"
 WRITE_LIMIT = "X-TIKA:EXCEPTION:write_limit_reached"
 
-# small metadata kept from the container document: our name <- Tika's keys, in order
+# metadata kept from the container document: our name (``t4index.docmeta``) <- Tika's
+# keys, the first present wins
 _META_KEYS: dict[str, tuple[str, ...]] = {
     "title": ("dc:title",),
-    "author": ("dc:creator", "meta:author", "Author"),
-    "subject": ("dc:subject",),
-    "pages": ("xmpTPg:NPages", "meta:page-count"),
+    "authors": ("dc:creator", "meta:author", "Author"),
+    "subject": ("dc:subject", "dc:description"),
+    "pages": ("xmpTPg:NPages", "meta:page-count", "meta:slide-count"),
     "created": ("dcterms:created",),
     "modified": ("dcterms:modified",),
-    "language": ("dc:language", "language"),
-    "from": ("Message-From", "Message:From-Email"),
-    "to": ("Message-To",),
+    "language": ("dc:language",),
+    "from": ("Message:From-Email", "Message-From"),
+    "to": ("Message:To-Email", "Message-To"),
     "width": ("tiff:ImageWidth", "Image Width"),
     "height": ("tiff:ImageLength", "Image Height"),
     "producer": ("pdf:producer", "xmp:CreatorTool", "extended-properties:Application"),
 }
+_LIST_KEYS = frozenset({"authors", "to"})
 _INT_KEYS = frozenset({"pages", "width", "height"})
 MAX_META_CHARS = 1_000
+MAX_META_VALUES = 50
 
 
 def _first(value: Any) -> Any:
@@ -57,9 +60,14 @@ def _small_metadata(doc: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, keys in _META_KEYS.items():
         for key in keys:
-            value = _first(doc.get(key))
-            if value in (None, ""):
+            value = doc.get(key)
+            if value in (None, "", []):
                 continue
+            if name in _LIST_KEYS:
+                values = value if isinstance(value, list) else [value]
+                out[name] = [str(v)[:MAX_META_CHARS] for v in values[:MAX_META_VALUES]]
+                break
+            value = _first(value)
             if name in _INT_KEYS:
                 digits = re.match(r"\s*(\d+)", str(value))
                 if digits:
@@ -69,6 +77,18 @@ def _small_metadata(doc: dict[str, Any]) -> dict[str, Any]:
             out[name] = str(value)[:MAX_META_CHARS]
             break
     return out
+
+
+_PACKAGE_PATH = re.compile(
+    r"^[ \t]*/(?:docProps|word|xl|ppt|customXml|media|Pictures|Thumbnails|ObjectReplacements)"
+    r"/[^\s]*[ \t]*$", re.MULTILINE)
+
+
+def _without_package_paths(text: str) -> str:
+    """``text`` without lines that are only a path inside an Office or OpenDocument
+    package (``/docProps/thumbnail.jpeg``): Tika writes an embedded image's path as its
+    text when the image itself has none."""
+    return _PACKAGE_PATH.sub("", text) if "/" in text else text
 
 
 def _clean(text: str) -> str:
@@ -91,9 +111,12 @@ def map_answer(docs: list[dict[str, Any]], limits: ExtractLimits) -> Extraction:
     container = docs[0]
     content_type = str(_first(container.get("Content-Type")) or "") or None
     metadata = _small_metadata(container)
+    if content_type:
+        metadata["detected_type"] = content_type.split(";", 1)[0].strip().lower()
     if len(docs) > 1:
         metadata["embedded"] = len(docs) - 1
-    parts = [str(_first(d.get("X-TIKA:content")) or "") for d in docs]
+    parts = [_without_package_paths(str(_first(d.get("X-TIKA:content")) or ""))
+             for d in docs]
     text = _clean("\n\n".join(p for p in parts if p.strip()))
     truncated = any(str(_first(d.get(WRITE_LIMIT))).lower() == "true" for d in docs)
     exception = _first_line(container.get(CONTAINER_EXCEPTION))

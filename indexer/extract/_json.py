@@ -173,7 +173,7 @@ def _notebook(value: dict[str, Any], source: ObjectSource, limits: ExtractLimits
     if isinstance(kernel, dict) and kernel.get("name"):
         metadata["kernel"] = str(kernel["name"])[:256]
     if isinstance(language, str):
-        metadata["language"] = language[:64]
+        metadata["kernel_language"] = language[:64]
     return finish("notebook", "\n\n".join(parts), limits, content_type=source.content_type,
                   metadata=metadata)
 

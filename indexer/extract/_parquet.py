@@ -199,9 +199,12 @@ def extract_parquet(source: ObjectSource, limits: ExtractLimits) -> Extraction:
         "columns": [n[:MAX_NAME_CHARS] for n, _ in columns][:MAX_COLUMNS_IN_METADATA],
         "num_columns": len(columns),
         "num_rows": meta["num_rows"],
+        "rows": meta["num_rows"],
         "num_row_groups": meta["num_row_groups"],
         "created_by": (meta["created_by"] or "")[:256],
     }
+    if meta["created_by"]:
+        metadata["producer"] = metadata["created_by"]
     lines = [f"{name}: {kind}" for name, kind in columns]
     return finish("parquet", "\n".join(lines), limits, content_type=source.content_type,
                   metadata=metadata)

@@ -69,5 +69,7 @@ def extract_table(source: ObjectSource, limits: ExtractLimits, *, tsv: bool = Fa
         "rows_indexed": max(0, min(len(rows), limits.table_rows + 1) - 1),
         "encoding": encoding,
     }
+    if not truncated:  # the whole table was read: its row count is known
+        metadata["rows"] = metadata["rows_indexed"]
     return finish(name, "\n".join(lines), limits, truncated=truncated, error=error,
                   content_type=source.content_type, metadata=metadata)

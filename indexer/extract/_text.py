@@ -1,16 +1,20 @@
 """Plain text, Markdown and source files: a bounded prefix, decoded without ever failing.
 
-Decoding: a byte-order mark wins; then strict UTF-8 (a multi-byte character cut
-by the end of the prefix is dropped); then UTF-8 with replacement characters
-when at most 1 in 1,000 characters is invalid; then the encoding charset-normalizer
-detects (UTF-8 when it cannot tell). Invalid bytes never fail an
-extraction. Control characters other than tab, newline and form feed are removed.
+Decoding: a byte-order mark wins; then UTF-16 without one (NUL bytes at every
+other offset); then strict UTF-8 (a multi-byte character cut by the end of the
+prefix is dropped); then UTF-8 with replacement characters when at most 1 in
+1,000 characters is invalid or the valid multi-byte characters outnumber the
+invalid bytes (UTF-8 with a few stray bytes); then the most plausible legacy
+encoding (``_charset.guess``: scored candidates, good on short texts where
+statistical detection is not). Invalid bytes never fail an extraction. Control
+characters other than tab, newline and form feed are removed.
 """
 
 from __future__ import annotations
 
 import codecs
 
+from indexer.extract import _charset
 from indexer.extract._model import Extraction, ExtractLimits, finish
 from indexer.source import ObjectSource
 
@@ -18,7 +22,6 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 _CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
-_DETECT_SAMPLE = 256 * 1024
 
 
 def decode(data: bytes, complete: bool = True) -> tuple[str, str]:
@@ -30,6 +33,10 @@ def decode(data: bytes, complete: bool = True) -> tuple[str, str]:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return _clean(data.decode(encoding, errors="replace")), encoding
+    utf16 = _charset.utf16_without_bom(data)
+    if utf16:
+        usable = data if len(data) % 2 == 0 else data[:-1]
+        return _clean(usable.decode(utf16, errors="replace")), utf16
     try:
         return _clean(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError as exc:
@@ -37,17 +44,24 @@ def decode(data: bytes, complete: bool = True) -> tuple[str, str]:
         if not complete and exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
             return _clean(data[: exc.start].decode("utf-8", errors="replace")), "utf-8"
     lenient = data.decode("utf-8", errors="replace")
-    if lenient.count("\ufffd") * 1000 <= len(lenient):
+    invalid = lenient.count("\ufffd")
+    if invalid * 1000 <= len(lenient) or _multibyte(lenient) - invalid >= invalid:
         # mostly UTF-8 with a few bad bytes: keep UTF-8 rather than guess another encoding
         return _clean(lenient), "utf-8"
-    encoding = _detect(data)
+    encoding = _charset.guess(data, complete, _detect(data))
     return _clean(data.decode(encoding, errors="replace")), encoding
+
+
+def _multibyte(text: str) -> int:
+    """Characters beyond ASCII in ``text`` (each came from a valid multi-byte sequence,
+    replacement characters included)."""
+    return sum(1 for ch in text if ch >= "\x80")
 
 
 def _detect(data: bytes) -> str:
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data[:_DETECT_SAMPLE]).best()
+    best = from_bytes(data[:_charset.SAMPLE_BYTES]).best()
     encoding = best.encoding if best is not None else "utf-8"
     try:
         codecs.lookup(encoding)

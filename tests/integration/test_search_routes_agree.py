@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 
 import t4
@@ -81,30 +80,6 @@ def other_catalog(es, s3) -> str:
     make_pipeline(es, s3).index_keys([(bucket, f"b/{i}.txt") for i in range(3)])
     es.indices.refresh(index=alias_name(bucket))
     return bucket
-
-
-@pytest.fixture(scope="module")
-def routes(endpoints):
-    """``run(route, fn)``: ``fn`` with t4 configured for that route."""
-    settings = StackSettings.from_env()
-    (access_key, entry), = services.search_api_callers(settings).items()
-    session = boto3.Session(aws_access_key_id=access_key, aws_secret_access_key=entry["secret"],
-                            region_name="us-east-1")
-    mp = pytest.MonkeyPatch()
-
-    def use(route: str) -> Any:
-        for var in ("T4_ES_URL", "T4_SEARCH_API_URL", "T4_ES_USERNAME", "T4_ES_PASSWORD"):
-            mp.delenv(var, raising=False)
-        if route == "direct":
-            mp.setenv("T4_ES_URL", endpoints.es_url)
-            mp.setenv("T4_ES_USERNAME", endpoints.es_username or "")
-            mp.setenv("T4_ES_PASSWORD", endpoints.es_password or "")
-            return None
-        mp.setenv("T4_SEARCH_API_URL", settings.search_api_url)
-        return session
-
-    yield use
-    mp.undo()
 
 
 def both(routes, bucket: str, **kwargs: Any) -> dict[str, Any]:

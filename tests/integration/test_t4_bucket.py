@@ -642,3 +642,33 @@ def test_delete_dir_with_a_key_deleteobjects_cannot_carry(b: t4.Bucket, s3, buck
     _put_many(s3, bucket, keys)
     assert b.delete_dir("c") == 3
     assert b.keys() == ["keep"]
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("study.ipynb", "application/x-ipynb+json"),
+    ("table.parquet", "application/vnd.apache.parquet"),
+    ("rows.jsonl", "application/jsonl"),
+    ("array.npy", "application/x-npy"),
+    ("arrays.npz", "application/x-npz"),
+    ("table.csv.gz", "application/gzip"),
+    ("notes.md", "text/markdown"),
+    ("photo.JPG", "image/jpeg"),
+])
+def test_put_file_and_put_dir_type_what_the_project_reads(
+        b: t4.Bucket, s3, bucket: str, tmp_path: Path, name: str, expected: str):
+    """These went up as application/octet-stream (and a.csv.gz as text/csv)."""
+    _tree(tmp_path / "src", {name: b"x"})
+    b.put_file(f"one/{name}", tmp_path / "src" / name)
+    b.put_dir("many", tmp_path / "src")
+    for key in (f"one/{name}", f"many/{name}"):
+        assert s3.head_object(Bucket=bucket, Key=key)["ContentType"] == expected, key
+
+
+def test_a_given_content_type_wins(b: t4.Bucket, s3, bucket: str, tmp_path: Path):
+    _tree(tmp_path / "src", {"x.csv": b"a,b\n"})
+    b.put_file("one/x.csv", tmp_path / "src" / "x.csv", content_type="text/plain; charset=utf-8")
+    b.put_dir("many", tmp_path / "src", content_type="application/x-custom")
+    assert s3.head_object(Bucket=bucket, Key="one/x.csv")["ContentType"] == (
+        "text/plain; charset=utf-8")
+    assert s3.head_object(Bucket=bucket, Key="many/x.csv")["ContentType"] == (
+        "application/x-custom")

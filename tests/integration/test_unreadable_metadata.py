@@ -9,7 +9,7 @@ import pytest
 
 from t4index import fields as F
 from t4index.names import alias_name
-from tests.integration.test_search_routes_agree import both, routes  # noqa: F401 - fixture
+from tests.integration.test_search_routes_agree import both
 from tests.support.indexing import make_pipeline, stored
 
 HEADERS = {
@@ -44,7 +44,7 @@ def test_unreadable_headers_are_flagged_and_their_text_kept(es, odd_bucket):
     assert stored(es, odd_bucket, "none.txt")[F.META_STATUS] == "none"
 
 
-def test_both_routes_find_unreadable_metadata(odd_bucket, routes):  # noqa: F811
+def test_both_routes_find_unreadable_metadata(odd_bucket, routes):
     assert both(routes, odd_bucket, query="ledgerword") == {
         "direct": ["broken.txt"], "api": ["broken.txt"]}
     found = both(routes, odd_bucket, meta_status="unreadable")

@@ -44,8 +44,36 @@ def _zip(members: list[tuple[str, str]], stored_first: bool = False) -> bytes:
     return buf.getvalue()
 
 
+_CORE_NS = ('xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties"'
+            ' xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/'
+            'terms/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"')
+_CORE_REL = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
+_APP_REL = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+            "extended-properties")
+_THUMB_REL = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/thumbnail"
+_CORE_TYPE = "application/vnd.openxmlformats-package.core-properties+xml"
+_APP_TYPE = "application/vnd.openxmlformats-officedocument.extended-properties+xml"
+# the smallest JPEG header Tika recognises: SOI, APP0 (JFIF), EOI
+_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+
+
+def _core(title: str, creator: str, created: str = "2024-03-05T10:00:00Z") -> str:
+    return (f'<?xml version="1.0" encoding="UTF-8"?><cp:coreProperties {_CORE_NS}>'
+            f'<dc:title>{title}</dc:title><dc:creator>{creator}</dc:creator>'
+            f'<dcterms:created xsi:type="dcterms:W3CDTF">{created}</dcterms:created>'
+            '</cp:coreProperties>')
+
+
+def _app(**counts: int) -> str:
+    rows = "".join(f"<{name}>{value}</{name}>" for name, value in counts.items())
+    return ('<?xml version="1.0" encoding="UTF-8"?><Properties xmlns="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/extended-properties">'
+            f'<Application>t4 tests</Application>{rows}</Properties>')
+
+
 def docx(text: str = "Hello zebra in Word", title: str = "Word title") -> bytes:
-    """A minimal Office Open XML word-processing document."""
+    """A minimal Office Open XML word-processing document with core and application
+    properties (author, created, 3 pages) and a thumbnail, as Word writes them."""
     w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
     rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     return _zip([
@@ -57,19 +85,20 @@ def docx(text: str = "Hello zebra in Word", title: str = "Word title") -> bytes:
          '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
          'officedocument.wordprocessingml.document.main+xml"/>'
          '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-'
-         'package.core-properties+xml"/></Types>'),
+         'package.core-properties+xml"/><Default Extension="jpeg" ContentType="image/jpeg"/>'
+         f'<Override PartName="/docProps/app.xml" ContentType="{_APP_TYPE}"/></Types>'),
         ("_rels/.rels",
          '<?xml version="1.0" encoding="UTF-8"?>'
          '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
          f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="word/document.xml"/>'
          '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/'
          'relationships/metadata/core-properties" Target="docProps/core.xml"/>'
+         f'<Relationship Id="rId3" Type="{_APP_REL}" Target="docProps/app.xml"/>'
+         f'<Relationship Id="rId4" Type="{_THUMB_REL}" Target="docProps/thumbnail.jpeg"/>'
          '</Relationships>'),
-        ("docProps/core.xml",
-         '<?xml version="1.0" encoding="UTF-8"?><cp:coreProperties xmlns:cp="http://schemas.'
-         'openxmlformats.org/package/2006/metadata/core-properties" '
-         f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{title}</dc:title>'
-         '<dc:creator>Wendy Writer</dc:creator></cp:coreProperties>'),
+        ("docProps/core.xml", _core(title, "Wendy Writer")),
+        ("docProps/app.xml", _app(Pages=3)),
+        ("docProps/thumbnail.jpeg", _JPEG),
         ("word/document.xml",
          f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{w}"><w:body>'
          f'<w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>'),
@@ -101,8 +130,11 @@ def xlsx(text: str = "Hello zebra in Excel", sheet: str = "Budget") -> bytes:
     return _zip([
         ("[Content_Types].xml", _ooxml_types({
             "/xl/workbook.xml": f"{ml}.sheet.main+xml",
-            "/xl/worksheets/sheet1.xml": f"{ml}.worksheet+xml"})),
-        ("_rels/.rels", _rels([(f"{doc}/officeDocument", "xl/workbook.xml")])),
+            "/xl/worksheets/sheet1.xml": f"{ml}.worksheet+xml",
+            "/docProps/core.xml": _CORE_TYPE})),
+        ("_rels/.rels", _rels([(f"{doc}/officeDocument", "xl/workbook.xml"),
+                               (_CORE_REL, "docProps/core.xml")])),
+        ("docProps/core.xml", _core("Budget book", "Xavier Counter")),
         ("xl/workbook.xml",
          f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" xmlns:r="{doc}">'
          f'<sheets><sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>'),
@@ -130,7 +162,8 @@ def xls(text: str = "Hello zebra in old Excel", sheet: str = "Budget") -> bytes:
 
 def pptx(text: str = "Hello zebra in PowerPoint") -> bytes:
     """A minimal Office Open XML presentation: one slide with one text box (plus the
-    master and layout every slide hangs from)."""
+    master and layout every slide hangs from), core and application properties and a
+    thumbnail."""
     doc = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     ml = "application/vnd.openxmlformats-officedocument.presentationml"
     ns = ('xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" '
@@ -151,8 +184,15 @@ def pptx(text: str = "Hello zebra in PowerPoint") -> bytes:
             "/ppt/presentation.xml": f"{ml}.presentation.main+xml",
             "/ppt/slides/slide1.xml": f"{ml}.slide+xml",
             "/ppt/slideMasters/slideMaster1.xml": f"{ml}.slideMaster+xml",
-            "/ppt/slideLayouts/slideLayout1.xml": f"{ml}.slideLayout+xml"})),
-        ("_rels/.rels", _rels([(f"{doc}/officeDocument", "ppt/presentation.xml")])),
+            "/ppt/slideLayouts/slideLayout1.xml": f"{ml}.slideLayout+xml",
+            "/docProps/core.xml": _CORE_TYPE, "/docProps/app.xml": _APP_TYPE,
+            "/docProps/thumbnail.jpeg": "image/jpeg"})),
+        ("_rels/.rels", _rels([(f"{doc}/officeDocument", "ppt/presentation.xml"),
+                               (_CORE_REL, "docProps/core.xml"), (_APP_REL, "docProps/app.xml"),
+                               (_THUMB_REL, "docProps/thumbnail.jpeg")])),
+        ("docProps/core.xml", _core("Deck title", "Paula Presenter")),
+        ("docProps/app.xml", _app(Slides=1)),
+        ("docProps/thumbnail.jpeg", _JPEG),
         ("ppt/presentation.xml",
          f'{head}<p:presentation {ns}><p:sldMasterIdLst><p:sldMasterId id="2147483648" '
          'r:id="rId1"/></p:sldMasterIdLst><p:sldIdLst><p:sldId id="256" r:id="rId2"/>'
@@ -174,7 +214,8 @@ def pptx(text: str = "Hello zebra in PowerPoint") -> bytes:
 
 
 def odt(text: str = "Hello zebra in OpenDocument") -> bytes:
-    """A minimal OpenDocument text file (``mimetype`` first and stored, as ODF requires)."""
+    """A minimal OpenDocument text file (``mimetype`` first and stored, as ODF requires)
+    with its metadata (title, creator, language, created, 2 pages)."""
     office = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
     textns = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
     return _zip([
@@ -184,7 +225,16 @@ def odt(text: str = "Hello zebra in OpenDocument") -> bytes:
          '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
          '<manifest:file-entry manifest:full-path="/" manifest:media-type='
          '"application/vnd.oasis.opendocument.text"/><manifest:file-entry manifest:full-path='
-         '"content.xml" manifest:media-type="text/xml"/></manifest:manifest>'),
+         '"content.xml" manifest:media-type="text/xml"/><manifest:file-entry manifest:'
+         'full-path="meta.xml" manifest:media-type="text/xml"/></manifest:manifest>'),
+        ("meta.xml",
+         '<?xml version="1.0" encoding="UTF-8"?><office:document-meta xmlns:office='
+         f'"{office}" xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" '
+         'xmlns:dc="http://purl.org/dc/elements/1.1/" office:version="1.2"><office:meta>'
+         '<dc:title>Minutes title</dc:title><dc:creator>Olga Odf</dc:creator>'
+         '<dc:language>en-GB</dc:language><meta:creation-date>2023-06-01T09:30:00'
+         '</meta:creation-date><meta:document-statistic meta:page-count="2"/>'
+         '</office:meta></office:document-meta>'),
         ("content.xml",
          f'<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="{office}"'
          f' xmlns:text="{textns}" office:version="1.2"><office:body><office:text>'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.pipeline import BatchResult, Message, Pipeline
@@ -22,6 +22,7 @@ class TextExtraction:
     truncated: bool = False
     extractor: str = "test-text"
     extractor_version: str = "test-1"
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def text_extract(s3: Any):

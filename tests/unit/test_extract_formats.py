@@ -169,7 +169,7 @@ def test_notebook_sources_and_text_outputs() -> None:
         assert part in got.text
     assert "iVBOR" not in got.text  # images are not text
     assert got.metadata == {"cells": 2, "code_cells": 1, "nbformat": 4, "kernel": "python3",
-                            "language": "python"}
+                            "kernel_language": "python"}
     # the same bytes as plain JSON content are still recognized as a notebook
     assert run(json.dumps(NOTEBOOK).encode(), "nb", content_type="application/json"
                ).extractor == "notebook"

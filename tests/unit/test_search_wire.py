@@ -176,8 +176,10 @@ def test_hits_have_one_shape_on_both_routes() -> None:
     hit = Hit(id="i", index="x", bucket="b", key="k.csv", version_id=None, size=3, etag="e",
               last_modified=datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
               content_type="text/csv", extension="csv", is_latest=True, deleted=False,
-              user_meta={"n": 1}, amz_meta={"a": "b"}, extraction_status="ok", score=1.5,
-              highlights={"text": ["<em>x</em>"], "key.text": ["k"], "key_tokens": ["k"]})
+              user_meta={"n": 1}, amz_meta={"a": "b"}, extraction_status="truncated", score=1.5,
+              highlights={"text": ["<em>x</em>"], "key.text": ["k"], "key_tokens": ["k"]},
+              extraction_error="text cut", doc={"pages": 3, "authors": ["Ann"]},
+              tags={"Project": "x"}, storage_class="GLACIER")
     page = SearchPage([hit], 1, True, False, None, None, None)
     back = decode_page(json.loads(dumps(encode_page(page, "c"))))
     assert back.cursor == "c" and back.total == 1
