@@ -5,16 +5,21 @@ For each key named by the batch's events:
 1. read the stored document and its concurrency token (``_seq_no``/``_primary_term``);
 2. read the key's state from S3 now (never trust the event's name: events repeat
    and arrive out of order, and moto's carry no sequencer);
-3. decide: nothing to do (the index already shows this state), a tombstone (the
-   key is gone: kept as ``deleted`` so that a racing stale writer fails its
-   conditional write instead of resurrecting the object), or a new document
-   (extraction runs only then);
-4. write every decision of the batch in one bulk request, each conditional on
-   the token of step 1; a conflict means another writer moved first: that key
-   starts again from step 1.
+3. decide: nothing to do (the index already shows this state, by the one rule of
+   ``indexer.freshness``), a tombstone (the key is gone: kept as ``deleted`` so
+   that a racing stale writer fails its conditional write instead of resurrecting
+   the object), or a new document (extraction runs only then). What "the key's
+   documents" are is the mode's business (``indexer.modes``: the latest state, or
+   every version);
+4. write the decisions in bulk steps as they finish, each conditional on the token
+   of step 1; a conflict means another writer moved first: that key starts again
+   from step 1.
 
-A message fails (and returns to its queue) when one of its keys met a transient
-error, or when the Lambda's time ran out before its keys were done.
+A round is three steps, one method each: ``_read_current``, ``_decide_and_write``
+(decisions on a thread pool, each object within its deadline: ``indexer.budget``)
+and ``_write`` (one bulk request, answers mapped back to keys). A message fails
+(and returns to its queue) when one of its keys met a transient error, or when
+the Lambda's time ran out before its keys were done.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from indexer import budget, bulk, freshness, versions
+from indexer import budget, bulk, freshness
 from indexer.errors import TransientError
 from indexer.events import EventParseError, ObjectEvent, parse_body, sequencer_newer
-from indexer.state import ObjectState, probe_state
+from indexer.modes import AllVersions, LatestOnly, Mode
+from indexer.state import ObjectState
+from indexer.work import KeyWork, RetryLater
 from t4index import fields as F
 from t4index import outcomes
 from t4index.document import build_document
@@ -73,21 +80,11 @@ class BatchResult:
     lag_seconds: float | None = None  # the oldest event written: event time -> indexed
 
 
-@dataclass
-class _Key:
-    bucket: str
-    key: str
-    messages: set[str] = field(default_factory=set)
-    sequencer: str | None = None
-    force: bool = False  # rewrite even when the stored document shows this state
-    event_time: datetime | None = None  # the oldest event of the key in this batch
-
-
-def _group(events_by_message: dict[str, list[ObjectEvent]]) -> dict[tuple[str, str], _Key]:
-    keys: dict[tuple[str, str], _Key] = {}
+def _group(events_by_message: dict[str, list[ObjectEvent]]) -> dict[tuple[str, str], KeyWork]:
+    keys: dict[tuple[str, str], KeyWork] = {}
     for message_id, events in events_by_message.items():
         for event in events:
-            entry = keys.setdefault((event.bucket, event.key), _Key(event.bucket, event.key))
+            entry = keys.setdefault((event.bucket, event.key), KeyWork(event.bucket, event.key))
             entry.messages.add(message_id)
             if entry.sequencer is None or sequencer_newer(event.sequencer, entry.sequencer):
                 entry.sequencer = event.sequencer or entry.sequencer
@@ -95,15 +92,6 @@ def _group(events_by_message: dict[str, list[ObjectEvent]]) -> dict[tuple[str, s
                                      or event.event_time < entry.event_time):
                 entry.event_time = event.event_time
     return keys
-
-
-class _RetryLater(Exception):
-    """A key whose message must come back, with actions to write meanwhile (a document
-    recording a retryable outcome, so the object is findable and ``verify`` sees it)."""
-
-    def __init__(self, reason: str, actions: list[dict[str, Any]]) -> None:
-        super().__init__(reason)
-        self.actions = actions
 
 
 class Pipeline:
@@ -127,7 +115,7 @@ class Pipeline:
         this many keys, or after this many seconds, whichever comes first.
         """
         self.write_every, self.write_interval_s = write_every, write_interval_s
-        self.all_versions = all_versions
+        self.mode: Mode = AllVersions() if all_versions else LatestOnly()
         self.es, self.s3, self.extract = es, s3, extract
         self.before_write = before_write
         self.extractor_version = extractor_version
@@ -158,13 +146,18 @@ class Pipeline:
         return self._indices[bucket][1]
 
     # -- one key -------------------------------------------------------------
-    def _document(self, state: ObjectState, entry: _Key, is_latest: bool = True,
+    @property
+    def all_versions(self) -> bool:
+        """Whether the index holds every version (``indexer.modes``)."""
+        return self.mode.all_versions
+
+    def document(self, state: ObjectState, entry: KeyWork, is_latest: bool = True,
                   head: bytes | None = None, current: bulk.Current | None = None
                   ) -> dict[str, Any]:
         """The document of ``state``; ``current`` is the stored one, if any.
 
         Raises:
-            _RetryLater: extraction met a retryable failure (carries the document to
+            RetryLater: extraction met a retryable failure (carries the document to
                 write meanwhile, as a bare document, not an action).
         """
         if not state.exists:
@@ -193,10 +186,10 @@ class Pipeline:
             stored = current.source if current is not None else None
             if stored is not None and not stored.get(F.DELETED) and \
                     stored.get(F.SOURCE_DIGEST) == common["source_digest"]:
-                raise _RetryLater(str(exc), []) from exc
+                raise RetryLater(str(exc), []) from exc
             doc = build_document(**common, extraction_status=outcomes.UNAVAILABLE,
                                  extraction_error=f"retry pending: {exc}")
-            raise _RetryLater(str(exc), [doc]) from exc
+            raise RetryLater(str(exc), [doc]) from exc
         return build_document(
             **common, text=extraction.text, extraction_status=extraction.status,
             extraction_error=extraction.error, extraction_truncated=extraction.truncated,
@@ -204,81 +197,12 @@ class Pipeline:
             doc_meta=extraction.metadata,
         )
 
-    def _decide(self, entry: _Key, current: bulk.Current | None) -> list[dict[str, Any]]:
+    def _decide(self, entry: KeyWork, current: bulk.Current | None) -> list[dict[str, Any]]:
         """The conditional bulk actions that bring the key's documents to S3's state."""
-        if self.all_versions:
-            return self._decide_versions(entry)
-        assert current is not None
-        state, head = probe_state(self.s3, entry.bucket, entry.key)
-        if not state.exists and current.source is not None and current.source.get(F.DELETED):
-            return []
-        # While a reindex fills a new index, a write is repeated there: an event must not
-        # be skipped as "unchanged" when the copy into the new index may have failed.
-        rewrite = entry.force or bool(self.mirror_indices(entry.bucket))
-        alias = self.bucket_index(entry.bucket).alias
-        if not rewrite and freshness.state_current(current.source, state,
-                                                   self.extractor_version):
-            stamp = freshness.settle_stamp(current.source, state)
-            return [bulk.conditional_update(alias, current, stamp)] if stamp else []
-        try:
-            doc = self._document(state, entry, head=head, current=current)
-        except _RetryLater as retry:
-            raise _RetryLater(str(retry), [bulk.conditional_index(alias, current, d)
-                                           for d in retry.actions]) from retry
-        return [bulk.conditional_index(alias, current, doc)]
+        return self.mode.decide(self, entry, current)
 
-    def _decide_versions(self, entry: _Key) -> list[dict[str, Any]]:
-        index = self.bucket_index(entry.bucket)
-        stored = versions.read_stored(self.es, index.alias, entry.key)
-        rows = versions.list_versions(self.s3, entry.bucket, entry.key)
-
-        def absent(version_id: str) -> bulk.Current:
-            return bulk.Current(doc_id(entry.bucket, entry.key, version_id), None)
-
-        version = self.extractor_version if not entry.force else "(forced)"
-        actions: list[dict[str, Any]] = []
-        retry: _RetryLater | None = None
-        for decision in versions.plan(rows, stored, absent, version):
-            row, source = decision.row, decision.current.source
-            if decision.kind == "write":
-                assert row is not None
-                state, head = probe_state(self.s3, entry.bucket, entry.key, decision.version_id)
-                if not state.exists:
-                    raise TransientError(f"version {decision.version_id} of s3://{entry.bucket}/"
-                                         f"{entry.key} vanished while indexing")
-                if not entry.force and freshness.state_current(source, state,
-                                                               self.extractor_version):
-                    # the listing could not prove it (``confirm``), the state does
-                    if source is None or source.get(F.IS_LATEST) == row.is_latest:
-                        continue
-                    doc = versions.flagged(source, is_latest=row.is_latest)
-                else:
-                    try:
-                        doc = self._document(state, entry, is_latest=row.is_latest, head=head,
-                                             current=decision.current)
-                    except _RetryLater as exc:
-                        retry = retry or exc
-                        actions += [bulk.conditional_index(index.alias, decision.current, d)
-                                    for d in exc.actions]
-                        continue
-            elif decision.kind == "marker":
-                assert row is not None
-                doc = build_document(bucket=entry.bucket, key=entry.key, deleted=True,
-                                     version_id=decision.version_id, is_latest=row.is_latest,
-                                     last_modified=row.last_modified, sequencer=entry.sequencer)
-            elif decision.kind == "flag":
-                assert row is not None and source is not None
-                doc = versions.flagged(source, is_latest=row.is_latest)
-            else:
-                assert source is not None
-                doc = versions.flagged(source, is_latest=False, deleted=True)
-            actions.append(bulk.conditional_index(index.alias, decision.current, doc))
-        if retry is not None:
-            raise _RetryLater(str(retry), actions) from retry
-        return actions
-
-    def _try_decide(self, ident: str, entry: _Key, current: bulk.Current | None,
-                    remaining_ms: Callable[[], int]) -> tuple[str, _Key, Any]:
+    def _try_decide(self, ident: str, entry: KeyWork, current: bulk.Current | None,
+                    remaining_ms: Callable[[], int]) -> tuple[str, KeyWork, Any]:
         budget_ms = remaining_ms() - self.safety_margin_ms
         if budget_ms < MIN_OBJECT_MS:
             return ident, entry, TimeoutError("the invocation's time is nearly up")
@@ -314,11 +238,11 @@ class Pipeline:
         already shows their state. Failures are reported under the id ``"<bucket>/<key>"``.
         """
         result = BatchResult()
-        pending = {(b, k): _Key(b, k, {f"{b}/{k}"}, force=force) for b, k in keys}
+        pending = {(b, k): KeyWork(b, k, {f"{b}/{k}"}, force=force) for b, k in keys}
         self._index(pending, remaining_ms, result)
         return result
 
-    def _index(self, pending: dict[tuple[str, str], _Key], remaining_ms: Callable[[], int],
+    def _index(self, pending: dict[tuple[str, str], KeyWork], remaining_ms: Callable[[], int],
                result: BatchResult) -> None:
         for attempt in range(1, self.max_attempts + 1):
             if not pending:
@@ -331,62 +255,57 @@ class Pipeline:
         for entry in pending.values():
             self._fail(entry, "still conflicting after retries", result)
 
-    def _fail(self, entry: _Key, reason: str, result: BatchResult) -> None:
+    def _fail(self, entry: KeyWork, reason: str, result: BatchResult) -> None:
         for message_id in entry.messages:
             result.failed.setdefault(message_id, f"s3://{entry.bucket}/{entry.key}: {reason}")
 
-    def _round(self, pending: dict[tuple[str, str], _Key], remaining_ms: Callable[[], int],
-               result: BatchResult) -> dict[tuple[str, str], _Key]:
+    def _round(self, pending: dict[tuple[str, str], KeyWork], remaining_ms: Callable[[], int],
+               result: BatchResult) -> dict[tuple[str, str], KeyWork]:
         """Decide every pending key and write the decisions in steps; the keys that met a
         conflicting writer (to decide again)."""
-        by_bucket: dict[str, list[_Key]] = {}
+        by_bucket: dict[str, list[KeyWork]] = {}
         for entry in pending.values():
             by_bucket.setdefault(entry.bucket, []).append(entry)
-        conflicts: dict[tuple[str, str], _Key] = {}
+        conflicts: dict[tuple[str, str], KeyWork] = {}
         for bucket, entries in by_bucket.items():
             current = self._read_current(bucket, entries, result)
             if current is not None:
                 self._decide_and_write(entries, current, remaining_ms, result, conflicts)
         return conflicts
 
-    def _read_current(self, bucket: str, entries: list[_Key], result: BatchResult
-                      ) -> dict[str, tuple[_Key, bulk.Current | None]] | None:
+    def _read_current(self, bucket: str, entries: list[KeyWork], result: BatchResult
+                      ) -> dict[str, tuple[KeyWork, bulk.Current | None]] | None:
         """``{doc id: (key, stored document)}``; None (keys failed) when the engine is down."""
         try:
             # Read through the alias, which names exactly one index at any time: after
             # a reindex's swap, tokens come from the index the writes now go to.
             index = self.bucket_index(bucket).alias
             id_map = {doc_id(bucket, e.key): e for e in entries}
-            if self.all_versions:
-                # Versions are found by a search, which sees only refreshed writes.
-                self.es.indices.refresh(index=index)
-                stored: dict[str, bulk.Current | None] = dict.fromkeys(id_map)
-            else:
-                stored = dict(bulk.read_current(self.es, index, list(id_map), freshness.FIELDS))
+            stored = self.mode.stored(self, index, list(id_map))
         except Exception as exc:  # noqa: BLE001 - Elasticsearch unreachable: all retry
             for entry in entries:
                 self._fail(entry, f"Elasticsearch unavailable: {exc}", result)
             return None
         return {ident: (entry, stored[ident]) for ident, entry in id_map.items()}
 
-    def _decide_and_write(self, entries: list[_Key],
-                          current: dict[str, tuple[_Key, bulk.Current | None]],
+    def _decide_and_write(self, entries: list[KeyWork],
+                          current: dict[str, tuple[KeyWork, bulk.Current | None]],
                           remaining_ms: Callable[[], int], result: BatchResult,
-                          conflicts: dict[tuple[str, str], _Key]) -> None:
+                          conflicts: dict[tuple[str, str], KeyWork]) -> None:
         """Decide the keys on the thread pool; write finished decisions in steps.
 
         A step is written every ``write_every`` decided keys or ``write_interval_s``
         seconds, so that a batch whose time runs out keeps everything it finished:
         keys still undecided then are reported as failures (their messages come back).
         """
-        actions: list[tuple[_Key, dict[str, Any]]] = []
+        actions: list[tuple[KeyWork, dict[str, Any]]] = []
         last_write = time.monotonic()
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
             futures = [pool.submit(self._try_decide, ident, entry, stored, remaining_ms)
                        for ident, (entry, stored) in current.items()]
             for future in as_completed(futures):
                 _ident, entry, outcome = future.result()
-                if isinstance(outcome, _RetryLater):
+                if isinstance(outcome, RetryLater):
                     self._fail(entry, f"retry later: {outcome}", result)
                     actions += [(entry, action) for action in outcome.actions]
                 elif isinstance(outcome, BaseException):
@@ -405,8 +324,8 @@ class Pipeline:
         if actions:
             self._write(actions, result, conflicts)
 
-    def _write(self, actions: list[tuple[_Key, dict[str, Any]]], result: BatchResult,
-               conflicts: dict[tuple[str, str], _Key]) -> None:
+    def _write(self, actions: list[tuple[KeyWork, dict[str, Any]]], result: BatchResult,
+               conflicts: dict[tuple[str, str], KeyWork]) -> None:
         """One bulk request; each answer mapped back to its key (conflicts to decide again)."""
         if self.before_write:
             self.before_write()
@@ -414,7 +333,7 @@ class Pipeline:
         answers = bulk.write(self.es, [action for _, action in actions])
         log.info("bulk wrote %d documents in %.0f ms", len(actions),
                  (time.monotonic() - started) * 1000)
-        mirrored: list[tuple[_Key, dict[str, Any]]] = []
+        mirrored: list[tuple[KeyWork, dict[str, Any]]] = []
         failed_keys: set[tuple[str, str]] = set()
         for entry, action in actions:
             ident = action["_id"]
@@ -445,7 +364,7 @@ class Pipeline:
         if mirrored:
             self._mirror(mirrored, result)
 
-    def _mirror(self, mirrored: list[tuple[_Key, dict[str, Any]]], result: BatchResult) -> None:
+    def _mirror(self, mirrored: list[tuple[KeyWork, dict[str, Any]]], result: BatchResult) -> None:
         """Write to reindex targets too; 409 means a newer copy is there already."""
         answers = bulk.write_concrete(self.es, [action for _, action in mirrored])
         for entry, action in mirrored:
