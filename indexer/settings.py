@@ -54,6 +54,8 @@ class Settings:
     safety_margin_ms: int = 10_000
     es_timeout: float = 30.0
     all_versions: bool = False
+    retry_base_s: int = 30
+    retry_max_s: int = 900
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -93,4 +95,6 @@ class Settings:
             safety_margin_ms=_int(env, "T4_SAFETY_MARGIN_MS", cls.safety_margin_ms, 0),
             es_timeout=_float(env, "T4_ES_TIMEOUT", cls.es_timeout),
             all_versions=mode == "all",
+            retry_base_s=_int(env, "T4_RETRY_BASE_S", cls.retry_base_s, 0),
+            retry_max_s=_int(env, "T4_RETRY_MAX_S", cls.retry_max_s, 0),
         )

@@ -213,6 +213,9 @@ def worker_spec(settings: StackSettings, service_env: dict[str, str]) -> Process
         "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
         "PYTHONPATH": str(REPO_ROOT),
         "PYTHONUNBUFFERED": "1",
+        # failed messages back within seconds while developing (deployments: 30 s doubling)
+        "T4_RETRY_BASE_S": os.environ.get("T4_RETRY_BASE_S", "1"),
+        "T4_RETRY_MAX_S": os.environ.get("T4_RETRY_MAX_S", "8"),
     }
     return ProcessSpec(
         name="worker",

@@ -11,31 +11,39 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from indexer.backoff import delay_failed
 from indexer.pipeline import Message, Pipeline
 
 logger = Logger(service="t4-indexer")
 metrics = Metrics(namespace="t4-search", service="t4-indexer")
-_pipeline: Pipeline | None = None
+_runtime: tuple[Pipeline, Any, Any] | None = None  # pipeline, settings, SQS client
 
 
-def _get_pipeline() -> Pipeline:
-    global _pipeline
-    if _pipeline is None:
+def _get_runtime() -> tuple[Pipeline, Any, Any]:
+    global _runtime
+    if _runtime is None:
+        import boto3
+
         from indexer.service import build_pipeline
         from indexer.settings import Settings
 
-        _pipeline = build_pipeline(Settings.from_env())
-    return _pipeline
+        settings = Settings.from_env()
+        _runtime = (build_pipeline(settings), settings, boto3.client("sqs"))
+    return _runtime
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Index the batch; list the messages that must come back in ``batchItemFailures``."""
-    messages = [Message(r["messageId"], r["body"]) for r in event.get("Records", [])]
-    result = _get_pipeline().process(messages, context.get_remaining_time_in_millis)
+    pipeline, settings, sqs = _get_runtime()
+    records = event.get("Records", [])
+    messages = [Message(r["messageId"], r["body"]) for r in records]
+    result = pipeline.process(messages, context.get_remaining_time_in_millis)
     for message_id, reason in result.failed.items():
         logger.warning("message returns to the queue", message_id=message_id, reason=reason)
+    delay_failed(sqs, records, result.failed, base_s=settings.retry_base_s,
+                 max_s=settings.retry_max_s)
     metrics.add_metric("DocumentsWritten", MetricUnit.Count, result.written)
     metrics.add_metric("DocumentsUnchanged", MetricUnit.Count, result.unchanged)
     metrics.add_metric("MessagesFailed", MetricUnit.Count, len(result.failed))
