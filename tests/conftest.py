@@ -31,8 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # boto3's own environment rules point every client (t4.Bucket included) at moto server.
     endpoints = Endpoints.resolve()
     os.environ.setdefault("AWS_ENDPOINT_URL", endpoints.aws_endpoint_url or "")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    # The stack's local identity where the engine verifies SigV4 (OpenSearch's proxy).
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", endpoints.aws_access_key_id or "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", endpoints.aws_secret_access_key or "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", endpoints.region)
     os.environ.pop("AWS_PROFILE", None)
     # t4.config writes here, never to the user's own config; no search route is preset.
@@ -88,20 +89,16 @@ def sns(aws_session: boto3.Session, endpoints: Endpoints, s3):
 
 @pytest.fixture(scope="session")
 def es(endpoints: Endpoints):
-    from elasticsearch import Elasticsearch
+    """The stack's search engine (Elasticsearch or OpenSearch) as a ``t4index.engine.Engine``;
+    ``es.raw`` is the family's own client, for calls both families spell alike."""
+    from t4index.engine import connect
 
-    auth = {}
-    if endpoints.es_api_key:
-        auth["api_key"] = endpoints.es_api_key
-    elif endpoints.es_username:
-        auth["basic_auth"] = (endpoints.es_username, endpoints.es_password or "")
-    client = Elasticsearch(endpoints.es_url, ca_certs=endpoints.es_ca_certs,
-                           request_timeout=30, **auth)
+    engine = connect(endpoints.engine_config())
     try:
-        client.cluster.health(wait_for_status="yellow", timeout="30s")
+        engine.raw.cluster.health(wait_for_status="yellow")
     except Exception as exc:  # noqa: BLE001
-        _unreachable("Elasticsearch", endpoints.es_url, exc)
-    return client
+        _unreachable("the search engine", endpoints.es_url, exc)
+    return engine
 
 
 @pytest.fixture(scope="session")
@@ -152,7 +149,7 @@ def drop_indices(es) -> Iterator[Callable[[str], None]]:
 
     for name in buckets:
         for index in bucket_indices(es, name):
-            es.indices.delete(index=index, ignore_unavailable=True)
+            es.delete_index(index)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -224,12 +224,11 @@ def test_packaged_handler_indexes_a_real_sqs_event(installed, s3, sqs, es, endpo
 
     alias = alias_name(bucket)
     try:
-        es.indices.refresh(index=alias)
-        hits = es.search(index=alias, query={"term": {"key": key}})["hits"]["hits"]
+        es.refresh(alias)
+        hits = es.search({"query": {"term": {"key": key}}}, alias)["hits"]["hits"]
         assert len(hits) == 1
         assert "zeppelin" in hits[0]["_source"].get("text", "") or es.search(
-            index=alias, query={"match": {"text": "zeppelin"}})["hits"]["total"]["value"] == 1
+            {"query": {"match": {"text": "zeppelin"}}}, alias)["hits"]["total"]["value"] == 1
     finally:
-        if es.indices.exists_alias(name=alias):
-            for index in es.indices.get_alias(name=alias):
-                es.indices.delete(index=index)
+        for index in es.alias_targets(alias):
+            es.delete_index(index)
