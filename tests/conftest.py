@@ -45,12 +45,44 @@ def pytest_configure(config: pytest.Config) -> None:
 INTEGRATION_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "integration")
 
 
+def _stack_engine(endpoints: Endpoints) -> str | None:
+    """The engine family the tests run against (asked of the server if not configured)."""
+    if endpoints.es_engine in ("elasticsearch", "opensearch"):
+        return endpoints.es_engine
+    try:
+        from t4index.engine import connect
+
+        return connect(endpoints.engine_config()).family
+    except Exception:  # noqa: BLE001 - unreachable: the tests themselves will say so
+        return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Every test under tests/integration needs the stack: marked here by path, so a new
-    # integration test cannot forget it (tests/unit/test_docs.py checks it stays so).
+    """Every test under tests/integration needs the stack: marked here by path, so a new
+    integration test cannot forget it (``./dev test`` reruns ``-m integration`` on the
+    second engine; tests/unit/test_docs.py checks it stays so). Tests marked
+    ``engine_specific(engine, reason)`` run only against that engine; on the other they are
+    deselected (not skipped), each listed with its reason."""
     for item in items:
         if os.path.commonpath([str(item.path), INTEGRATION_DIR]) == INTEGRATION_DIR:
             item.add_marker(pytest.mark.integration)
+    marked = [item for item in items if item.get_closest_marker("engine_specific")]
+    if not marked:
+        return
+    engine = _stack_engine(Endpoints.resolve())
+    if engine is None:
+        return
+    other = [item for item in marked
+             if item.get_closest_marker("engine_specific").args[0] != engine]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [item for item in items if item not in other]
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        for item in other:
+            mark = item.get_closest_marker("engine_specific")
+            line = f"not on {engine}: {item.nodeid} ({mark.args[0]} only: {mark.args[1]})"
+            if reporter is not None:
+                reporter.write_line(line)
 
 
 def _unreachable(service: str, url: str, exc: BaseException) -> None:

@@ -77,6 +77,19 @@ class StackSettings:
             es_user=env.get("T4_STACK_ES_USER", "t4search"),
         )
 
+    def sibling_env(self, engine: str) -> dict[str, str]:
+        """``T4_STACK_*`` variables of a second stack running ``engine`` beside this one:
+        its own home (``<home>-<engine>``) and every port 100 higher, so both run at once."""
+        return {
+            "T4_STACK_ENGINE": engine,
+            "T4_STACK_HOME": f"{self.home}-{engine}",
+            "T4_STACK_ES_PORT": str(self.es_port + 100),
+            "T4_STACK_TIKA_PORT": str(self.tika_port + 100),
+            "T4_STACK_MOTO_PORT": str(self.moto_port + 100),
+            "T4_STACK_SEARCH_API_PORT": str(self.search_api_port + 100),
+            "T4_STACK_ENGINE_PROXY_PORT": str(self.engine_proxy_port + 100),
+        }
+
     # -- paths -------------------------------------------------------------
     @property
     def cache_dir(self) -> Path:

@@ -11,7 +11,7 @@ import pytest
 
 from t4index import lifecycle
 from t4index.document import MAX_TEXT_CHARS, build_document
-from t4index.errors import EngineError, QueryError
+from t4index.errors import EngineError, EngineQueryError, QueryError
 from t4index.mapping import HIGHLIGHT_MAX_ANALYZED_OFFSET, field_types, mappings
 from t4index.names import alias_name, doc_id
 from t4index.query import Cursor, SearchQuery, build_search_body
@@ -100,7 +100,6 @@ CASES: list[tuple[dict[str, Any], set[str]]] = [
      {"data/report.final.csv", "data/report.draft.csv", "data/run_2023/model.parquet"}),
     ({"key_prefix": "Data/"}, set()),
     ({"key": LONG_KEY}, {LONG_KEY}),
-    ({"key_prefix": LONG_KEY}, {LONG_KEY}),
     ({"key": "data/report.final.csv"}, {"data/report.final.csv"}),
     ({"amz_meta": {"owner": "bob"}}, {"notes/readme.md"}),
     ({"amz_meta": {"x-amz-meta-owner": "alice"}}, {"images/CatPhoto.JPG"}),
@@ -118,6 +117,20 @@ def test_each_query_form_returns_exactly_its_documents(
     es, corpus: str, kwargs: dict[str, Any], expected: set[str]
 ) -> None:
     assert keys(es, corpus, **kwargs) == expected
+
+
+@pytest.mark.engine_specific(
+    "elasticsearch", "OpenSearch 2.19 refuses a prefix query above about 1,000 bytes "
+    "('input automaton is too large'); the opensearch twin below checks the error is clear")
+def test_a_prefix_as_long_as_the_longest_key(es, corpus: str) -> None:
+    assert keys(es, corpus, key_prefix=LONG_KEY) == {LONG_KEY}
+
+
+@pytest.mark.engine_specific(
+    "opensearch", "the Elasticsearch twin above runs the same prefix, which Elasticsearch serves")
+def test_a_prefix_over_the_automaton_limit_is_a_clear_query_error(es, corpus: str) -> None:
+    with pytest.raises(EngineQueryError, match="automaton is too large"):
+        keys(es, corpus, key_prefix=LONG_KEY)
 
 
 def test_versions_are_hidden_unless_asked_for(es, corpus: str) -> None:
