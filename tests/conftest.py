@@ -199,10 +199,6 @@ def _delete_test_queues() -> Iterator[None]:
 @pytest.fixture
 def stack_env(endpoints, monkeypatch):
     """The ``T4_*`` variables the command reads, pointing at the local stack."""
-    monkeypatch.setenv("T4_ES_URL", endpoints.es_url)
-    for name, value in (("T4_ES_USERNAME", endpoints.es_username),
-                        ("T4_ES_PASSWORD", endpoints.es_password),
-                        ("T4_ES_API_KEY", endpoints.es_api_key),
-                        ("T4_TIKA_URL", endpoints.tika_url)):
-        if value:
+    for name, value in endpoints.es_env().items():  # the engine's settings, SigV4 included
+        if name.startswith("T4_"):
             monkeypatch.setenv(name, value)
