@@ -38,7 +38,7 @@ def test_verify_reports_exactly_the_injected_drift_and_repair_fixes_it(es, s3, b
     assert verify(pipeline, bucket).drift == 0
 
     # missing: the document was lost from the index
-    es.delete(index=alias_name(bucket), id=doc_id(bucket, keys[0]))
+    es.raw.delete(index=alias_name(bucket), id=doc_id(bucket, keys[0]))
     # stale: same bytes, new metadata, no event (the listing alone cannot see it)
     _put(s3, bucket, keys[1], f"body of {keys[1]}".encode(), {"status": "final"})
     # orphaned: the object was deleted, no event

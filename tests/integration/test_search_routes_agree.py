@@ -65,7 +65,7 @@ def catalog(es, s3, request) -> str:
                       Metadata={"helium": json.dumps({"user_meta": meta})})
     result = make_pipeline(es, s3).index_keys([(bucket, k) for k in FILES])
     assert result.failed == {}
-    es.indices.refresh(index=alias_name(bucket))
+    es.refresh(alias_name(bucket))
     return bucket
 
 
@@ -78,7 +78,7 @@ def other_catalog(es, s3) -> str:
     for i in range(3):
         s3.put_object(Bucket=bucket, Key=f"b/{i}.txt", Body=b"other")
     make_pipeline(es, s3).index_keys([(bucket, f"b/{i}.txt") for i in range(3)])
-    es.indices.refresh(index=alias_name(bucket))
+    es.refresh(alias_name(bucket))
     return bucket
 
 
