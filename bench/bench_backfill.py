@@ -32,27 +32,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
-from elasticsearch import Elasticsearch, helpers  # noqa: E402
 
 from indexer.backfill import backfill  # noqa: E402
 from indexer.service import build_pipeline  # noqa: E402
 from indexer.settings import Settings  # noqa: E402
 from infra.local.endpoints import Endpoints  # noqa: E402
 from t4index.document import build_document  # noqa: E402
+from t4index.engine import Engine, connect  # noqa: E402
 from t4index.lifecycle import WRITE_PARAMS, bucket_indices, ensure_bucket_index, ensure_template  # noqa: E402,E501
 from t4index.names import alias_name, doc_id  # noqa: E402
 
 
-def clients(endpoints: Endpoints, pool: int) -> tuple[Elasticsearch, object]:
+def clients(endpoints: Endpoints, pool: int) -> tuple[Engine, object]:
+    endpoints.use_local_identity()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    auth: dict = {}
-    if endpoints.es_api_key:
-        auth["api_key"] = endpoints.es_api_key
-    elif endpoints.es_username:
-        auth["basic_auth"] = (endpoints.es_username, endpoints.es_password or "")
-    es = Elasticsearch(endpoints.es_url, ca_certs=endpoints.es_ca_certs, request_timeout=60,
-                       **auth)
+    es = connect(endpoints.engine_config(request_timeout=60))
     s3 = boto3.client("s3", endpoint_url=endpoints.aws_endpoint_url,
                       region_name=endpoints.region,
                       config=Config(max_pool_connections=pool,
@@ -90,15 +85,17 @@ def baseline(es, s3, bucket: str, scratch: str, threads: int) -> tuple[float, fl
     fetched = time.monotonic()
     ensure_bucket_index(es, scratch)
     bulk_started = time.monotonic()
-    helpers.bulk(es, ({"_index": alias_name(scratch), "_id": doc_id(scratch, d["key"]),
-                       "_source": d} for d in docs), chunk_size=500, **WRITE_PARAMS)
+    for _ok, _item in es.streaming_bulk(  # the engine family's own bulk helper
+            ({"_index": alias_name(scratch), "_id": doc_id(scratch, d["key"]), "_source": d}
+             for d in docs), chunk_size=500, **WRITE_PARAMS):
+        pass
     done = time.monotonic()
     return (fetched - started) + (done - bulk_started), done - bulk_started, len(docs)
 
 
 def drop(es, bucket: str) -> None:
     for index in bucket_indices(es, bucket):
-        es.indices.delete(index=index, ignore_unavailable=True)
+        es.delete_index(index)
 
 
 def main() -> int:

@@ -16,8 +16,9 @@
      pipeline itself costs, and what one process's interpreter lock allows);
 
    against the minimal work any indexer must do (a raw 16-thread boto3 pool GETting
-   the objects, then ``helpers.bulk`` of the final documents, until searchable) and
-   ``helpers.bulk`` alone. The baseline runs before and after ours (the machine is
+   the objects, then the engine family's own bulk helper of the final documents, until
+   searchable) and that bulk alone (``--engine`` or T4_STACK_ENGINE picks the engine).
+   The baseline runs before and after ours (the machine is
    shared and its speed drifts); ratios use the mean. Every route ends the same way:
    its writes done, one refresh, the count checked (a refresh forced every few
    milliseconds while documents arrive would make Elasticsearch merge tiny segments).
@@ -51,15 +52,16 @@ sys.path.insert(0, str(ROOT))
 
 import boto3  # noqa: E402
 import urllib3  # noqa: E402
-from elasticsearch import helpers  # noqa: E402
 
 from indexer.extract import EXTRACTOR_VERSION, Extractor, TikaClient  # noqa: E402
 from indexer.service import build_pipeline  # noqa: E402
 from indexer.settings import Settings  # noqa: E402
 from indexer.source import FileSource  # noqa: E402
 from infra.local.endpoints import Endpoints  # noqa: E402
+from infra.local.settings import ENGINES  # noqa: E402
 from t4index.document import build_document  # noqa: E402
-from t4index.engine import EngineConfig, connect  # noqa: E402
+from t4index.engine import connect  # noqa: E402
+from t4index.errors import IndexMissingError  # noqa: E402
 from t4index.lifecycle import (  # noqa: E402
     bucket_indices,
     delete_index,
@@ -88,8 +90,13 @@ def _clients(ep: Endpoints):
 
 
 def _es(ep: Endpoints):
-    return connect(EngineConfig(url=ep.es_url, username=ep.es_username,
-                                password=ep.es_password, api_key=ep.es_api_key))
+    return connect(ep.engine_config())
+
+
+def _raw_bulk(es, docs) -> None:
+    """The engine family's own ``helpers.streaming_bulk`` (elasticsearch-py or opensearch-py)."""
+    for _ok, _item in es.streaming_bulk(docs, chunk_size=500, require_alias=True):
+        pass
 
 
 def _wait_searchable(es, bucket: str, n: int) -> None:
@@ -100,9 +107,11 @@ def _wait_searchable(es, bucket: str, n: int) -> None:
 
 def _count(es, bucket: str) -> int:
     """Searchable documents of ``bucket`` (0 before its index exists)."""
-    es = es.options(ignore_status=404)
-    es.indices.refresh(index=alias_name(bucket))
-    return es.count(index=alias_name(bucket)).get("count", 0)
+    try:
+        es.refresh(alias_name(bucket))
+        return es.count(alias_name(bucket))
+    except IndexMissingError:
+        return 0
 
 
 def _fill(s3, bucket: str, n: int) -> list[str]:
@@ -300,7 +309,7 @@ def minimal_work(ep, s3, src_bucket, keys) -> tuple[float, float, list[bytes]]:
     with ThreadPoolExecutor(16) as pool:
         bodies = list(pool.map(
             lambda k: s3.get_object(Bucket=src_bucket, Key=k)["Body"].read(), keys))
-    helpers.bulk(es, _docs_for(target, keys, bodies), chunk_size=500, require_alias=True)
+    _raw_bulk(es, _docs_for(target, keys, bodies))
     _wait_searchable(es, target, len(keys))
     minimal = len(keys) / (time.monotonic() - started)
     _drop(es, target)
@@ -309,7 +318,7 @@ def minimal_work(ep, s3, src_bucket, keys) -> tuple[float, float, list[bytes]]:
     ensure_bucket_index(es, target)
     docs = list(_docs_for(target, keys, bodies))
     started = time.monotonic()
-    helpers.bulk(es, docs, chunk_size=500, require_alias=True)
+    _raw_bulk(es, docs)
     _wait_searchable(es, target, len(keys))
     bulk_only = len(keys) / (time.monotonic() - started)
     _drop(es, target)
@@ -390,8 +399,13 @@ def main() -> None:
                         help="BatchSize of the main run (pipeline.yaml's default; window 1 s)")
     parser.add_argument("--threads", type=int, default=16,
                         help="T4_THREADS of the main run (pipeline.yaml's default)")
+    parser.add_argument("--engine", choices=ENGINES, default=None,
+                        help="the stack's engine (default: T4_STACK_ENGINE, else elasticsearch)")
     args = parser.parse_args()
+    if args.engine:
+        os.environ["T4_STACK_ENGINE"] = args.engine
     ep = Endpoints.resolve()
+    ep.use_local_identity()
     s3, sqs = _clients(ep)
     es = _es(ep)
     ensure_template(es)
@@ -413,6 +427,7 @@ def main() -> None:
     direct = handler_only(ep, s3, copies[3], keys, at_once)
     minimal_after = minimal_work(ep, s3, bucket, keys)[0]
     minimal = (minimal_before + minimal_after) / 2
+    print(f"\nengine: {es.server}")
     print(f"\nend to end ({args.objects} objects; the worker: {args.processes} processes x "
           f"{args.concurrency} pollers):")
     rows = [(f"ours, BatchSize {args.batch_size} and T4_THREADS {args.threads} "

@@ -3,7 +3,8 @@
 The same queries, on the same index, interleaved round by round:
 
 - ``Bucket.search`` through the direct route (t4.config(es_url=...));
-- the same query body sent straight to Elasticsearch with elasticsearch-py
+- the same query body sent straight to the engine with its own client (elasticsearch-py
+  or opensearch-py, `--engine` or the stack's T4_STACK_ENGINE)
   (the baseline: what any client must at least do);
 - ``Bucket.search`` through the search API (SigV4-signed HTTP to the local server,
   the handler, Elasticsearch).
@@ -27,14 +28,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import boto3  # noqa: E402
-from elasticsearch import helpers  # noqa: E402
 
 import t4  # noqa: E402
 from infra.local import services  # noqa: E402
 from infra.local.endpoints import Endpoints  # noqa: E402
-from infra.local.settings import StackSettings  # noqa: E402
+from infra.local.settings import ENGINES, StackSettings  # noqa: E402
 from t4index.document import build_document  # noqa: E402
-from t4index.engine import EngineConfig, connect  # noqa: E402
+from t4index.engine import connect  # noqa: E402
 from t4index.lifecycle import delete_index, ensure_bucket_index, ensure_template  # noqa: E402
 from t4index.names import alias_name, doc_id  # noqa: E402
 from t4index.query import SearchQuery, build_search_body  # noqa: E402
@@ -63,12 +63,13 @@ def _fill(es, bucket: str, n: int) -> None:
                                              user_meta={"name": NAMES[i % 5], "n": i % 100},
                                              extraction_status="ok")}
 
-    helpers.bulk(connect_admin(), docs(), chunk_size=1000, require_alias=True, refresh=True)
+    for _ok, _item in es.streaming_bulk(docs(), chunk_size=1000, require_alias=True):
+        pass
+    es.refresh(alias_name(bucket))
 
 
 def connect_admin():
-    ep = Endpoints.resolve()
-    return connect(EngineConfig(url=ep.es_url, username=ep.es_username, password=ep.es_password))
+    return connect(Endpoints.resolve().engine_config())
 
 
 def _baseline_body(text, kwargs) -> dict:
@@ -92,8 +93,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--engine", choices=ENGINES, default=None,
+                        help="the stack's engine (default: T4_STACK_ENGINE, else elasticsearch)")
     args = parser.parse_args()
+    if args.engine:
+        os.environ["T4_STACK_ENGINE"] = args.engine
     ep = Endpoints.resolve()
+    ep.use_local_identity()
     settings = StackSettings.from_env()
     es = connect_admin()
     bucket = f"bench-search-{uuid.uuid4().hex[:8]}"
@@ -107,8 +113,7 @@ def main() -> None:
     b_api = t4.Bucket(f"s3://{bucket}", session=api_session)
 
     def direct(text, kwargs):
-        os.environ.update(T4_ES_URL=ep.es_url, T4_ES_USERNAME=ep.es_username or "",
-                          T4_ES_PASSWORD=ep.es_password or "")
+        os.environ.update({k: v for k, v in ep.es_env().items() if k.startswith("T4_ES_")})
         os.environ.pop("T4_SEARCH_API_URL", None)
         return b_direct.search(text, **kwargs) if text else b_direct.search(**kwargs)
 
@@ -116,21 +121,25 @@ def main() -> None:
         os.environ["T4_SEARCH_API_URL"] = settings.search_api_url
         return b_api.search(text, **kwargs) if text else b_api.search(**kwargs)
 
-    bodies = {name: _baseline_body(text, kwargs) for name, text, kwargs in QUERIES}
+    # the baseline: the engine family's own client, the same body in its dialect
+    raw = es.raw
+    bodies = {name: es.native_body(_baseline_body(text, kwargs)) for name, text, kwargs in QUERIES}
     for name, text, kwargs in QUERIES:  # warm up every path once
-        es.search(index=alias_name(bucket), body=bodies[name])
+        raw.search(index=alias_name(bucket), body=bodies[name])
         direct(text, kwargs)
         api(text, kwargs)
     for _ in range(args.rounds):
         for name, text, kwargs in QUERIES:
             routes["baseline"].append(_timed(
-                lambda name=name: es.search(index=alias_name(bucket), body=bodies[name])))
+                lambda name=name: raw.search(index=alias_name(bucket), body=bodies[name])))
             routes["direct"].append(_timed(lambda t=text, k=kwargs: direct(t, k)))
             routes["api"].append(_timed(lambda t=text, k=kwargs: api(t, k)))
     base_median, base_p95 = _stats(routes["baseline"])
-    print(f"{args.docs} documents, {len(QUERIES)} queries x {args.rounds} rounds, interleaved")
+    print(f"{es.server}: {args.docs} documents, {len(QUERIES)} queries x {args.rounds} rounds, "
+          "interleaved")
     print(f"{'route':<44} {'median ms':>10} {'p95 ms':>9} {'x median':>9} {'x p95':>7}")
-    labels = {"baseline": "elasticsearch-py, same body (baseline)",
+    client = "elasticsearch-py" if es.family == "elasticsearch" else "opensearch-py"
+    labels = {"baseline": f"{client}, same body (baseline)",
               "direct": "Bucket.search, direct route",
               "api": "Bucket.search, search API (SigV4 + handler)"}
     for route, samples in routes.items():
@@ -138,7 +147,7 @@ def main() -> None:
         print(f"{labels[route]:<44} {median:>10.1f} {p95:>9.1f} {median / base_median:>9.2f} "
               f"{p95 / base_p95:>7.2f}")
     print("target: direct route median at most 1.1x the baseline")
-    for index in list(es.indices.get_alias(index=alias_name(bucket))):
+    for index in list(es.alias_targets(alias_name(bucket))):
         delete_index(es, index)
 
 

@@ -1,16 +1,15 @@
 """Bulk writes and their per-document results.
 
 Pure pieces build the actions; ``write`` is the one function that calls the
-server, through ``elasticsearch.helpers.streaming_bulk``, which retries only the
-items refused with 429 (capped backoff) and yields one result per item.
+server, through the engine's ``streaming_bulk`` (the family's own helper), which
+retries only the items refused with 429 (capped backoff) and yields one result per
+item.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-from elasticsearch import helpers
 
 from t4index.lifecycle import WRITE_PARAMS
 
@@ -66,9 +65,8 @@ def read_current(es: Any, index: str, doc_ids: list[str], fields: list[str]) -> 
     """The stored documents (only ``fields`` of their source) with their seq_no/primary_term."""
     if not doc_ids:
         return {}
-    resp = es.mget(index=index, ids=doc_ids, source_includes=fields, realtime=True)
     out = {}
-    for doc in resp["docs"]:
+    for doc in es.mget(index, doc_ids, source_includes=fields):
         if doc.get("found"):
             out[doc["_id"]] = Current(doc["_id"], doc.get("_source", {}), doc["_seq_no"],
                                       doc["_primary_term"])
@@ -97,8 +95,8 @@ def write(es: Any, actions: list[dict[str, Any]], *, max_retries: int = 3) -> di
     results: dict[str, ItemResult] = {}
     failure = "no answer from bulk"
     try:
-        for _ok, info in helpers.streaming_bulk(
-            es, actions, chunk_size=500, max_chunk_bytes=50 * 2**20, raise_on_error=False,
+        for _ok, info in es.streaming_bulk(
+            actions, chunk_size=500, max_chunk_bytes=50 * 2**20, raise_on_error=False,
             raise_on_exception=False, max_retries=max_retries, initial_backoff=0.5,
             max_backoff=8, **WRITE_PARAMS,
         ):
@@ -129,8 +127,8 @@ def write_concrete(es: Any, actions: list[dict[str, Any]]) -> dict[tuple[str, st
     """
     results: dict[tuple[str, str], ItemResult] = {}
     try:
-        for _ok, info in helpers.streaming_bulk(
-            es, actions, chunk_size=500, max_chunk_bytes=50 * 2**20, raise_on_error=False,
+        for _ok, info in es.streaming_bulk(
+            actions, chunk_size=500, max_chunk_bytes=50 * 2**20, raise_on_error=False,
             raise_on_exception=False, max_retries=3, initial_backoff=0.5, max_backoff=8,
         ):
             (_, item), = info.items()

@@ -76,7 +76,7 @@ class AllVersions:
     def stored(self, pipeline: Pipeline, index: str, ids: list[str]
                ) -> dict[str, bulk.Current | None]:
         # Versions are found by a search per key, which sees only refreshed writes.
-        pipeline.es.indices.refresh(index=index)
+        pipeline.es.refresh(index)
         return dict.fromkeys(ids)
 
     def decide(self, pipeline: Pipeline, entry: KeyWork, current: bulk.Current | None

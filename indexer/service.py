@@ -32,10 +32,12 @@ def engine_config(settings: Settings, secrets: Any = None) -> EngineConfig:
     Raises:
         ConfigurationError: the secret cannot be read or lacks a URL.
     """
+    common = {"ca_certs": settings.es_ca_certs, "request_timeout": settings.es_timeout,
+              "engine": settings.es_engine, "sigv4_region": settings.es_sigv4_region}
     if not settings.es_secret_arn:
         return EngineConfig(url=settings.es_url, username=settings.es_username,
                             password=settings.es_password, api_key=settings.es_api_key,
-                            ca_certs=settings.es_ca_certs, request_timeout=settings.es_timeout)
+                            **common)
     client = secrets or boto3.client("secretsmanager")
     try:
         value = json.loads(client.get_secret_value(SecretId=settings.es_secret_arn)["SecretString"])
@@ -46,8 +48,7 @@ def engine_config(settings: Settings, secrets: Any = None) -> EngineConfig:
     if not url:
         raise ConfigurationError(f"secret {settings.es_secret_arn} has no 'url'")
     return EngineConfig(url=url, username=value.get("username"), password=value.get("password"),
-                        api_key=value.get("api_key"), ca_certs=settings.es_ca_certs,
-                        request_timeout=settings.es_timeout)
+                        api_key=value.get("api_key"), **common)
 
 
 def make_extract(s3: Any, extractor: Extractor):

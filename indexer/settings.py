@@ -45,6 +45,8 @@ class Settings:
     es_api_key: str | None = None
     es_ca_certs: str | None = None
     es_secret_arn: str | None = None
+    es_engine: str = "auto"
+    es_sigv4_region: str | None = None
     tika_url: str | None = None
     max_bytes: int = 100 * 2**20
     max_chars: int = 500_000
@@ -86,6 +88,8 @@ class Settings:
             es_api_key=env.get("T4_ES_API_KEY") or None,
             es_ca_certs=env.get("T4_ES_CA_CERTS") or None,
             es_secret_arn=secret,
+            es_engine=(env.get("T4_ES_ENGINE") or "auto").strip().lower(),
+            es_sigv4_region=env.get("T4_ES_SIGV4_REGION") or None,
             tika_url=env.get("T4_TIKA_URL") or None,
             max_bytes=_int(env, "T4_MAX_BYTES", cls.max_bytes, 1),
             max_chars=_int(env, "T4_MAX_CHARS", cls.max_chars, 1),

@@ -78,8 +78,8 @@ def list_versions(s3: Any, bucket: str, key: str) -> list[VersionRow]:
 
 def read_stored(es: Any, index: str, key: str) -> dict[str, Current]:
     """The stored documents of ``key`` by version id, with their concurrency tokens."""
-    resp = es.search(index=index, query={"term": {F.KEY: key}}, size=10_000,
-                     seq_no_primary_term=True, version=False)
+    resp = es.search({"query": {"term": {F.KEY: key}}, "size": 10_000,
+                      "seq_no_primary_term": True, "version": False}, index)
     out = {}
     for hit in resp["hits"]["hits"]:
         version = hit["_source"].get(F.VERSION_ID) or NULL_VERSION

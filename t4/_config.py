@@ -24,6 +24,8 @@ ENV_VARS = {
     "es_username": "T4_ES_USERNAME",
     "es_password": "T4_ES_PASSWORD",
     "es_ca_certs": "T4_ES_CA_CERTS",
+    "es_engine": "T4_ES_ENGINE",
+    "es_sigv4_region": "T4_ES_SIGV4_REGION",
 }
 SECRETS = ("es_api_key", "es_password")
 
@@ -64,12 +66,16 @@ def load() -> dict[str, str]:
 def config(*, search_api_url: str | None = None, es_url: str | None = None,
            es_cloud_id: str | None = None, es_api_key: str | None = None,
            es_username: str | None = None, es_password: str | None = None,
-           es_ca_certs: str | None = None, reset: bool = False) -> dict[str, str]:
+           es_ca_certs: str | None = None, es_engine: str | None = None,
+           es_sigv4_region: str | None = None, reset: bool = False) -> dict[str, str]:
     """Point ``Bucket.search`` at a catalog and remember it for later sessions.
 
     Either the deployed search API (``search_api_url``: requests are signed with
     your AWS credentials) or Elasticsearch directly (``es_url`` or ``es_cloud_id``,
-    with ``es_api_key`` or ``es_username``/``es_password``, and ``es_ca_certs``).
+    with ``es_api_key`` or ``es_username``/``es_password``, and ``es_ca_certs``; for
+    OpenSearch, ``es_engine="opensearch"`` or the default ``"auto"``, and
+    ``es_sigv4_region`` to sign with your AWS credentials, as Amazon OpenSearch
+    Service domains expect).
     Setting one route clears the other. ``reset=True`` forgets everything first.
     With no arguments, nothing changes.
 
@@ -81,7 +87,8 @@ def config(*, search_api_url: str | None = None, es_url: str | None = None,
     given = {k: v for k, v in dict(
         search_api_url=search_api_url, es_url=es_url, es_cloud_id=es_cloud_id,
         es_api_key=es_api_key, es_username=es_username, es_password=es_password,
-        es_ca_certs=es_ca_certs).items() if v is not None}
+        es_ca_certs=es_ca_certs, es_engine=es_engine,
+        es_sigv4_region=es_sigv4_region).items() if v is not None}
     for name in ("search_api_url", "es_url"):
         if name in given and not str(given[name]).startswith(("http://", "https://")):
             raise ConfigError(f"{name} must start with http:// or https://, got {given[name]!r}")

@@ -164,7 +164,9 @@ def _direct_client(settings: Mapping[str, str]) -> Any:
             _backends[key] = connect(EngineConfig(
                 url=settings.get("es_url"), cloud_id=settings.get("es_cloud_id"),
                 username=settings.get("es_username"), password=settings.get("es_password"),
-                api_key=settings.get("es_api_key"), ca_certs=settings.get("es_ca_certs")))
+                api_key=settings.get("es_api_key"), ca_certs=settings.get("es_ca_certs"),
+                engine=settings.get("es_engine") or "auto",
+                sigv4_region=settings.get("es_sigv4_region")))
         return _backends[key]
 
 
@@ -191,7 +193,13 @@ def run_search(bucket: str, q: Any, cursor: str | None, session: Any = None) -> 
 def _search_direct(es: Any, bucket: str, q: Any, cursor: str | None) -> SearchResults:
     from dataclasses import replace
 
-    from t4index.errors import IndexStateError, QueryError
+    from t4index.errors import (
+        CursorExpiredError,
+        EngineAccessDeniedError,
+        IndexMissingError,
+        QueryError,
+        T4IndexError,
+    )
     from t4index.lifecycle import search_page
     from t4index.query import Cursor
     from t4index.wire import decode_page, encode_page
@@ -200,19 +208,19 @@ def _search_direct(es: Any, bucket: str, q: Any, cursor: str | None) -> SearchRe
         if cursor:
             q = replace(q, cursor=Cursor.decode(cursor))
         page = search_page(es, bucket, q)
-    except QueryError as exc:
+    except QueryError as exc:  # the query model's, or the engine's 400
         raise SearchQueryError(str(exc)) from exc
-    except IndexStateError as exc:
-        cause = exc.__cause__
-        status = getattr(cause, "status_code", None) or getattr(cause, "meta", None)
-        status = getattr(status, "status", status)
-        if status in (401, 403):
-            raise SearchAccessDeniedError(
-                f"Elasticsearch refused the search of s3://{bucket}: check that your "
-                f"credentials may read this bucket's index ({exc})") from exc
-        if status == 404:
-            raise SearchError(f"s3://{bucket} has no index yet: it is not connected to this "
-                              "catalog, or nothing was indexed", status=404) from exc
+    except CursorExpiredError as exc:
+        raise SearchQueryError("cursor has expired; start the search again without a "
+                               "cursor") from exc
+    except EngineAccessDeniedError as exc:
+        raise SearchAccessDeniedError(
+            f"the search engine refused the search of s3://{bucket}: check that your "
+            f"credentials may read this bucket's index ({exc})") from exc
+    except IndexMissingError as exc:
+        raise SearchError(f"s3://{bucket} has no index yet: it is not connected to this "
+                          "catalog, or nothing was indexed", status=404) from exc
+    except T4IndexError as exc:  # unavailable, timed out, or another refusal
         raise SearchUnavailableError(f"search of s3://{bucket} failed: {exc}") from exc
     next_cursor = page.cursor.encode() if page.cursor and page.has_more else None
     # Through the wire shape, as the API route: one hit shape whatever the route.

@@ -1,8 +1,9 @@
 """Index lifecycle on a live cluster: the one module of ``t4index`` that does I/O.
 
-The Elasticsearch client is injected (any object with the elasticsearch-py 8.x
-API); this module never imports the ``elasticsearch`` package. Client errors
-are translated to ``IndexStateError`` here, with the original as ``__cause__``.
+The engine is injected (a ``t4index.engine.Engine``, either family); this module
+never imports a client package. The engine raises typed ``EngineError``s, which
+pass through unchanged; ``IndexStateError`` is for indices and aliases that are
+not as this code expects.
 
 Writes through an alias must send ``require_alias=true`` (``WRITE_PARAMS``):
 otherwise a write to a missing alias silently creates a concrete index of that
@@ -15,8 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from t4index.engine import root_cause
-from t4index.errors import IndexStateError, T4IndexError
+from t4index.errors import EngineError, IndexStateError
 from t4index.mapping import MAPPING_VERSION, index_settings, index_template, mappings
 from t4index.names import (
     ALIAS_PREFIX,
@@ -30,7 +30,8 @@ from t4index.names import (
 from t4index.query import SearchPage, SearchQuery, build_search_body, parse_response
 
 WRITE_PARAMS: dict[str, Any] = {"require_alias": True}
-"""Parameters for every index/bulk call through an alias: ``es.bulk(..., **WRITE_PARAMS)``."""
+"""Parameters for every bulk call through an alias:
+``engine.streaming_bulk(..., **WRITE_PARAMS)``."""
 
 
 @dataclass(frozen=True)
@@ -44,23 +45,11 @@ class BucketIndex:
     created: bool
 
 
-def _status(exc: BaseException) -> int | None:
-    meta = getattr(exc, "meta", None)
-    return getattr(meta, "status", None) or getattr(exc, "status_code", None)
-
-
-def _error_type(exc: BaseException) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        return str(body.get("error", {}).get("type", ""))
-    return str(getattr(exc, "error", ""))
-
-
 UNSTARTED_RETRY_DELAYS = (0.1, 0.2, 0.4)
 """Waits before searching again when a shard has not started yet."""
 
 
-def _search_started(es: Any, **kwargs: Any) -> Any:
+def _search_started(es: Any, body: dict[str, Any], index: str) -> Any:
     """``es.search``, tried again for a moment while a new index's shard starts.
 
     A bucket's index is created on its first event; a search in the next instants can
@@ -68,12 +57,12 @@ def _search_started(es: Any, **kwargs: Any) -> Any:
     """
     for delay in UNSTARTED_RETRY_DELAYS:
         try:
-            return es.search(**kwargs)
-        except Exception as exc:
-            if root_cause(exc)[0] != "no_shard_available_action_exception":
+            return es.search(body, index)
+        except EngineError as exc:
+            if exc.kind != "no_shard_available_action_exception":
                 raise
         time.sleep(delay)
-    return es.search(**kwargs)
+    return es.search(body, index)
 
 
 def ensure_template(es: Any) -> bool:
@@ -85,37 +74,20 @@ def ensure_template(es: Any) -> bool:
         IndexStateError: the cluster refused the template.
     """
     try:
-        if es.indices.exists_index_template(name=TEMPLATE_NAME):
-            found = es.indices.get_index_template(name=TEMPLATE_NAME)["index_templates"]
-            meta = (found[0]["index_template"].get("_meta") or {}) if found else {}
-            if int(meta.get("mapping_version", 0)) > MAPPING_VERSION:
-                return False
-        es.indices.put_index_template(name=TEMPLATE_NAME, **index_template())
-    except Exception as exc:
+        meta = es.template_meta(TEMPLATE_NAME) or {}
+        if int(meta.get("mapping_version", 0)) > MAPPING_VERSION:
+            return False
+        es.put_template(TEMPLATE_NAME, index_template())
+    except EngineError as exc:
         raise IndexStateError(f"could not put index template {TEMPLATE_NAME!r}: {exc}") from exc
     return True
 
 
 def _alias_targets(es: Any, alias: str) -> dict[str, bool]:
     """Concrete indices behind ``alias`` -> whether each is the write index."""
-    if not es.indices.exists_alias(name=alias):
-        return {}
-    found = es.indices.get_alias(name=alias)
-    out = {}
-    for index, spec in found.items():
-        alias_spec = spec.get("aliases", {}).get(alias, {})
-        out[index] = bool(alias_spec.get("is_write_index", len(found) == 1))
-    return out
-
-
-def _resolve(es: Any, name: str) -> dict[str, Any]:
-    """What ``name`` is, in one consistent view: ``{"indices": [...], "aliases": [...]}``."""
-    try:
-        return dict(es.indices.resolve_index(name=name, expand_wildcards="all"))
-    except Exception as exc:
-        if _status(exc) == 404:
-            return {}
-        raise
+    found = es.alias_targets(alias)
+    return {index: bool(spec.get("is_write_index", len(found) == 1))
+            for index, spec in found.items()}
 
 
 def _write_index(bucket: str, alias: str, targets: dict[str, bool]) -> tuple[str, int]:
@@ -135,13 +107,9 @@ def _create_index(es: Any, name: str) -> bool:
     """Create ``name`` with the current settings and mappings, and wait for its primary
     shard; False if it exists."""
     try:
-        es.indices.create(index=name, settings=index_settings(), mappings=mappings(),
-                          wait_for_active_shards="1")
-    except Exception as exc:
-        if _error_type(exc) == "resource_already_exists_exception":
-            return False
+        return es.create_index(name, index_settings(), mappings())
+    except EngineError as exc:
         raise IndexStateError(f"could not create index {name!r}: {exc}") from exc
-    return True
 
 
 def ensure_bucket_index(es: Any, bucket: str) -> BucketIndex:
@@ -157,38 +125,34 @@ def ensure_bucket_index(es: Any, bucket: str) -> BucketIndex:
     Raises:
         IndexStateError: a concrete index holds the alias's name (a write without
             ``require_alias``), the alias has no single write index, or the cluster
-            refused.
+            refused to create the index.
+        EngineError: the cluster refused or could not be reached.
     """
     alias = alias_name(bucket)
-    try:
-        resolved = _resolve(es, alias)
-        if any(found["name"] == alias for found in resolved.get("indices", [])):
-            raise IndexStateError(
-                f"a concrete index named {alias!r} exists where bucket {bucket!r}'s alias "
-                "belongs (a write without require_alias=true created it); move its "
-                f"documents to {index_name(bucket, MAPPING_VERSION)!r} and delete it by name"
-            )
-        targets = _alias_targets(es, alias) if resolved.get("aliases") else {}
-        if targets:
-            write, version = _write_index(bucket, alias, targets)
-            return BucketIndex(bucket, alias, write, version, created=False)
-        name = index_name(bucket, MAPPING_VERSION)
-        # The alias comes after the primary shard has started: an alias created with its
-        # index is visible at once, and a search through it before the shard starts
-        # fails with 503 (seen: a search right after a bucket's first event).
-        created = _create_index(es, name)  # returns once the primary shard is active
-        if not created:  # a concurrent caller's index, perhaps not started yet
-            es.cluster.health(index=name, wait_for_status="yellow", timeout="30s")
-        targets = _alias_targets(es, alias)
-        if not targets:  # two callers may both add it: the same alias, added twice
-            es.indices.update_aliases(actions=[{"add": {
-                "index": name, "alias": alias, "is_write_index": True}}])
-            targets = {name: True}
+    resolved = es.resolve(alias)
+    if any(found["name"] == alias for found in resolved.get("indices", [])):
+        raise IndexStateError(
+            f"a concrete index named {alias!r} exists where bucket {bucket!r}'s alias "
+            "belongs (a write without require_alias=true created it); move its "
+            f"documents to {index_name(bucket, MAPPING_VERSION)!r} and delete it by name"
+        )
+    targets = _alias_targets(es, alias) if resolved.get("aliases") else {}
+    if targets:
         write, version = _write_index(bucket, alias, targets)
-    except T4IndexError:
-        raise
-    except Exception as exc:
-        raise IndexStateError(f"could not set up the index of bucket {bucket!r}: {exc}") from exc
+        return BucketIndex(bucket, alias, write, version, created=False)
+    name = index_name(bucket, MAPPING_VERSION)
+    # The alias comes after the primary shard has started: an alias created with its
+    # index is visible at once, and a search through it before the shard starts
+    # fails with 503 (seen: a search right after a bucket's first event).
+    created = _create_index(es, name)  # returns once the primary shard is active
+    if not created:  # a concurrent caller's index, perhaps not started yet
+        es.wait_for_index(name)
+    targets = _alias_targets(es, alias)
+    if not targets:  # two callers may both add it: the same alias, added twice
+        es.update_aliases([{"add": {"index": name, "alias": alias,
+                                    "is_write_index": True}}])
+        targets = {name: True}
+    write, version = _write_index(bucket, alias, targets)
     return BucketIndex(bucket, alias, write, version, created=created)
 
 
@@ -227,8 +191,8 @@ def roll_to_new_version(es: Any, bucket: str, new_version: int) -> BucketIndex:
             {"remove": {"index": name, "alias": alias, "must_exist": True}} for name in old
         ]
         actions.append({"add": {"index": new_index, "alias": alias, "is_write_index": True}})
-        es.indices.update_aliases(actions=actions)
-    except Exception as exc:
+        es.update_aliases(actions)
+    except EngineError as exc:
         raise IndexStateError(f"could not move alias {alias!r} to {new_index!r}: {exc}") from exc
     return BucketIndex(bucket, alias, new_index, new_version, created=True)
 
@@ -241,8 +205,8 @@ def bucket_indices(es: Any, bucket: str) -> dict[str, int]:
     """
     pattern = f"{INDEX_PREFIX}*-{index_part(bucket)}"
     try:
-        found = es.indices.get(index=pattern, allow_no_indices=True, expand_wildcards="open")
-    except Exception as exc:
+        found = es.list_indices(pattern)
+    except EngineError as exc:
         raise IndexStateError(f"could not list the indices of bucket {bucket!r}: {exc}") from exc
     out = {}
     for name in found:
@@ -264,12 +228,9 @@ def delete_index(es: Any, name: str) -> bool:
     if not name or any(ch in name for ch in "*?,") or name.startswith(("_", "-", ALIAS_PREFIX)):
         raise ValueError(f"delete_index takes one exact concrete index name, got {name!r}")
     try:
-        es.indices.delete(index=name, expand_wildcards="none", allow_no_indices=True)
-    except Exception as exc:
-        if _status(exc) == 404:
-            return False
+        return es.delete_index(name)
+    except EngineError as exc:
         raise IndexStateError(f"could not delete index {name!r}: {exc}") from exc
-    return True
 
 
 def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
@@ -288,7 +249,9 @@ def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
         The ``SearchPage`` (pass ``page.cursor`` in the next query to continue).
     Raises:
         QueryError: the query is invalid.
-        IndexStateError: the cluster refused (unknown bucket, expired cursor...).
+        EngineError: the cluster refused, typed once by the engine layer
+            (``IndexMissingError`` for a bucket without index, ``CursorExpiredError``,
+            ``EngineAccessDeniedError``, ``EngineUnavailableError``...).
     """
     from dataclasses import replace
 
@@ -298,22 +261,17 @@ def search_page(es: Any, buckets: str | list[str], query: SearchQuery,
     aliases = ",".join(alias_name(b) for b in ([buckets] if isinstance(buckets, str)
                                               else buckets))
     keep_alive = keep_alive or query.keep_alive
-    try:
-        if query.cursor is None:
-            page = parse_response(_search_started(es, index=aliases, body=body), query)
-        else:
-            if query.cursor.pit_id is None:
-                pit_id = es.open_point_in_time(index=aliases, keep_alive=keep_alive)["id"]
-                query = replace(query, cursor=replace(query.cursor, pit_id=pit_id),
-                                keep_alive=keep_alive)
-                body = build_search_body(query)
-            page = parse_response(es.search(body=body), query)  # a started index
-            if not page.has_more and page.pit_id:
-                es.close_point_in_time(id=page.pit_id)
-    except T4IndexError:
-        raise
-    except Exception as exc:
-        raise IndexStateError(f"search over {aliases} failed: {exc}") from exc
+    if query.cursor is None:
+        page = parse_response(_search_started(es, body, aliases), query)
+    else:
+        if query.cursor.pit_id is None:
+            pit_id = es.open_pit(aliases, keep_alive)
+            query = replace(query, cursor=replace(query.cursor, pit_id=pit_id),
+                            keep_alive=keep_alive)
+            body = build_search_body(query)
+        page = parse_response(es.search(body), query)  # a started index
+        if not page.has_more and page.pit_id:
+            es.close_pit(page.pit_id)
     if page.cursor is not None:  # a cursor names its buckets, and is refused elsewhere
         named = sorted({buckets} if isinstance(buckets, str) else set(buckets))
         page = replace(page, cursor=replace(page.cursor, buckets=named))

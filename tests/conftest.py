@@ -31,8 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # boto3's own environment rules point every client (t4.Bucket included) at moto server.
     endpoints = Endpoints.resolve()
     os.environ.setdefault("AWS_ENDPOINT_URL", endpoints.aws_endpoint_url or "")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    # The stack's local identity where the engine verifies SigV4 (OpenSearch's proxy).
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", endpoints.aws_access_key_id or "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", endpoints.aws_secret_access_key or "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", endpoints.region)
     os.environ.pop("AWS_PROFILE", None)
     # t4.config writes here, never to the user's own config; no search route is preset.
@@ -44,12 +45,44 @@ def pytest_configure(config: pytest.Config) -> None:
 INTEGRATION_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "integration")
 
 
+def _stack_engine(endpoints: Endpoints) -> str | None:
+    """The engine family the tests run against (asked of the server if not configured)."""
+    if endpoints.es_engine in ("elasticsearch", "opensearch"):
+        return endpoints.es_engine
+    try:
+        from t4index.engine import connect
+
+        return connect(endpoints.engine_config()).family
+    except Exception:  # noqa: BLE001 - unreachable: the tests themselves will say so
+        return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Every test under tests/integration needs the stack: marked here by path, so a new
-    # integration test cannot forget it (tests/unit/test_docs.py checks it stays so).
+    """Every test under tests/integration needs the stack: marked here by path, so a new
+    integration test cannot forget it (``./dev test`` reruns ``-m integration`` on the
+    second engine; tests/unit/test_docs.py checks it stays so). Tests marked
+    ``engine_specific(engine, reason)`` run only against that engine; on the other they are
+    deselected (not skipped), each listed with its reason."""
     for item in items:
         if os.path.commonpath([str(item.path), INTEGRATION_DIR]) == INTEGRATION_DIR:
             item.add_marker(pytest.mark.integration)
+    marked = [item for item in items if item.get_closest_marker("engine_specific")]
+    if not marked:
+        return
+    engine = _stack_engine(Endpoints.resolve())
+    if engine is None:
+        return
+    other = [item for item in marked
+             if item.get_closest_marker("engine_specific").args[0] != engine]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [item for item in items if item not in other]
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        for item in other:
+            mark = item.get_closest_marker("engine_specific")
+            line = f"not on {engine}: {item.nodeid} ({mark.args[0]} only: {mark.args[1]})"
+            if reporter is not None:
+                reporter.write_line(line)
 
 
 def _unreachable(service: str, url: str, exc: BaseException) -> None:
@@ -88,20 +121,16 @@ def sns(aws_session: boto3.Session, endpoints: Endpoints, s3):
 
 @pytest.fixture(scope="session")
 def es(endpoints: Endpoints):
-    from elasticsearch import Elasticsearch
+    """The stack's search engine (Elasticsearch or OpenSearch) as a ``t4index.engine.Engine``;
+    ``es.raw`` is the family's own client, for calls both families spell alike."""
+    from t4index.engine import connect
 
-    auth = {}
-    if endpoints.es_api_key:
-        auth["api_key"] = endpoints.es_api_key
-    elif endpoints.es_username:
-        auth["basic_auth"] = (endpoints.es_username, endpoints.es_password or "")
-    client = Elasticsearch(endpoints.es_url, ca_certs=endpoints.es_ca_certs,
-                           request_timeout=30, **auth)
+    engine = connect(endpoints.engine_config())
     try:
-        client.cluster.health(wait_for_status="yellow", timeout="30s")
+        engine.raw.cluster.health(wait_for_status="yellow")
     except Exception as exc:  # noqa: BLE001
-        _unreachable("Elasticsearch", endpoints.es_url, exc)
-    return client
+        _unreachable("the search engine", endpoints.es_url, exc)
+    return engine
 
 
 @pytest.fixture(scope="session")
@@ -152,7 +181,7 @@ def drop_indices(es) -> Iterator[Callable[[str], None]]:
 
     for name in buckets:
         for index in bucket_indices(es, name):
-            es.indices.delete(index=index, ignore_unavailable=True)
+            es.delete_index(index)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -170,10 +199,6 @@ def _delete_test_queues() -> Iterator[None]:
 @pytest.fixture
 def stack_env(endpoints, monkeypatch):
     """The ``T4_*`` variables the command reads, pointing at the local stack."""
-    monkeypatch.setenv("T4_ES_URL", endpoints.es_url)
-    for name, value in (("T4_ES_USERNAME", endpoints.es_username),
-                        ("T4_ES_PASSWORD", endpoints.es_password),
-                        ("T4_ES_API_KEY", endpoints.es_api_key),
-                        ("T4_TIKA_URL", endpoints.tika_url)):
-        if value:
+    for name, value in endpoints.es_env().items():  # the engine's settings, SigV4 included
+        if name.startswith("T4_"):
             monkeypatch.setenv(name, value)

@@ -23,9 +23,9 @@ def stored_headers(es: Any, index: str, bucket: str,
     if not keys:
         return {}
     ids = {doc_id(bucket, key): key for key in keys}
-    resp = es.mget(index=index, ids=list(ids), source_includes=freshness.FIELDS, realtime=True)
+    docs = es.mget(index, list(ids), source_includes=list(freshness.FIELDS))
     out: dict[str, dict[str, Any] | None] = dict.fromkeys(keys)
-    for doc in resp["docs"]:
+    for doc in docs:
         if doc.get("found"):
             out[ids[doc["_id"]]] = doc.get("_source") or {}
     return out

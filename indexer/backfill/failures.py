@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from indexer.errors import IndexerError
+from t4index.errors import EngineError
 
 
 class BackfillError(IndexerError):
@@ -65,8 +66,8 @@ def describe(exc: BaseException, where: str = "") -> str:
     if isinstance(exc, PermissionError | IsADirectoryError | NotADirectoryError):
         name = getattr(exc, "filename", None) or where
         return f"cannot write {name}: {exc.strerror or exc}"
-    if type(exc).__module__.split(".")[0] in ("elastic_transport", "elasticsearch",
-                                              "opensearchpy", "urllib3"):
+    if isinstance(exc, EngineError) or type(exc).__module__.split(".")[0] in (
+            "elastic_transport", "elasticsearch", "opensearchpy", "urllib3"):
         return f"the search engine cannot be reached or refused the request{at}: " \
                f"{type(exc).__name__}: {str(exc)[:300]}"
     return f"{type(exc).__name__}{at}: {str(exc)[:300]}"

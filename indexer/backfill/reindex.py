@@ -89,12 +89,12 @@ def verify(es: Any, old: str, new: str, summary: ReindexSummary, *, page_size: i
     repaired = 0
     for hits in chunked(scan(es, old, source=False, page_size=page_size), page_size):
         ids = [h["_id"] for h in hits]
-        found = es.mget(index=new, ids=ids, source=False, realtime=True)["docs"]
+        found = es.mget(new, ids, source=False)
         versions = {d["_id"]: d.get("_version") for d in found if d.get("found")}
         behind = [h["_id"] for h in hits if (versions.get(h["_id"]) or 0) < h["_seq_no"] + 1]
         if not behind:
             continue
-        docs = es.mget(index=old, ids=behind, realtime=True)["docs"]
+        docs = es.mget(old, behind)
         fresh = [d for d in docs if d.get("found")]
         repaired += _copy(es, new, fresh, summary)
     summary.repaired += repaired
@@ -127,9 +127,9 @@ def reindex(es: Any, bucket: str, new_version: int, *, grace_s: float = 90.0,
     sleep(grace_s)
     # The copy scans a point in time, which sees refreshed documents only: refresh first,
     # so that verify() has to repair only what was written during the copy.
-    es.indices.refresh(index=current.write_index)
+    es.refresh(current.write_index)
     copy_all(es, current.write_index, target, summary, page_size=page_size, progress=progress)
-    es.indices.refresh(index=[current.write_index, target])
+    es.refresh([current.write_index, target])
     verify(es, current.write_index, target, summary, page_size=page_size)
     if summary.failed:
         raise ReindexError(f"{summary.failed} documents could not be copied to {target}; "

@@ -11,10 +11,10 @@ def pit_scan(es: Any, index: str, body: dict[str, Any], *, page_size: int = 1000
     """Yield every hit of ``body`` (query, sort, source ...) over ``index``.
 
     The sort in ``body`` must end with a tiebreak (``_shard_doc`` here is fine: the
-    point in time exists from the first page). The point in time is closed at the
-    end, or when the caller stops early.
+    point in time exists from the first page; the engine layer speaks each family's
+    dialect). The point in time is closed at the end, or when the caller stops early.
     """
-    pit = es.open_point_in_time(index=index, keep_alive=keep_alive)["id"]
+    pit = es.open_pit(index, keep_alive)
     after: list[Any] | None = None
     try:
         while True:
@@ -22,7 +22,7 @@ def pit_scan(es: Any, index: str, body: dict[str, Any], *, page_size: int = 1000
                     "pit": {"id": pit, "keep_alive": keep_alive}}
             if after is not None:
                 page["search_after"] = after
-            resp = es.search(body=page)
+            resp = es.search(page)
             pit = resp.get("pit_id", pit)
             hits = resp["hits"]["hits"]
             yield from hits
@@ -30,4 +30,4 @@ def pit_scan(es: Any, index: str, body: dict[str, Any], *, page_size: int = 1000
                 return
             after = hits[-1]["sort"]
     finally:
-        es.close_point_in_time(id=pit)
+        es.close_pit(pit)

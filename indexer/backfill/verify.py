@@ -93,7 +93,7 @@ def retryable_objects(pipeline: Pipeline, bucket: str, prefix: str = "", *,
     it re-extracts just those objects, without listing the bucket.
     """
     index = pipeline.bucket_index(bucket).alias
-    pipeline.es.indices.refresh(index=index)
+    pipeline.es.refresh(index)
     filters: list[dict[str, Any]] = [
         {"terms": {F.EXTRACTION_STATUS: sorted(outcomes.RETRYABLE)}},
         {"term": {F.DELETED: False}}]
@@ -135,7 +135,7 @@ def find_drift(pipeline: Pipeline, bucket: str, prefix: str = "", *, page_size: 
     """
     report = report or DriftReport(bucket, prefix)
     index = pipeline.bucket_index(bucket).alias
-    pipeline.es.indices.refresh(index=index)  # the scan sees every write made before it
+    pipeline.es.refresh(index)  # the scan sees every write made before it
     version = pipeline.extractor_version
     to_confirm: list[tuple[str, dict[str, Any]]] = []
 

@@ -1,4 +1,4 @@
-"""python -m infra.local up|down|status|logs|env|demo"""
+"""python -m infra.local up|down|status|logs|env|sibling-env|demo"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from infra.local import procs, stack
 from infra.local.endpoints import Endpoints
 from infra.local.errors import StackError
-from infra.local.settings import StackSettings
+from infra.local.settings import ENGINES, StackSettings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("service", choices=stack.ORDER)
     logs.add_argument("-n", "--lines", type=int, default=40)
     sub.add_parser("env", help="shell exports that point programs at the stack")
+    sibling = sub.add_parser("sibling-env", help="T4_STACK_* exports of a second stack running "
+                             "ENGINE beside this one (own home, ports +100): `./dev test`")
+    sibling.add_argument("engine", choices=ENGINES)
     demo = sub.add_parser("demo", help="index sample files through the pipeline and search them")
     demo.add_argument("--bucket", default="t4-demo")
     args = parser.parse_args(argv)
@@ -52,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
                 exports.update(T4_SEARCH_API_URL=settings.search_api_url,
                                AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=caller["secret"])
             for key, value in exports.items():
+                print(f"export {key}={shlex.quote(value)}")
+        elif args.command == "sibling-env":
+            for key, value in settings.sibling_env(args.engine).items():
                 print(f"export {key}={shlex.quote(value)}")
         elif args.command == "demo":
             from infra.local import demo as demo_mod

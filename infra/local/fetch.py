@@ -1,4 +1,4 @@
-"""Fetching the pinned Elasticsearch and Tika distributions from Maven Central, once."""
+"""Fetching the pinned Elasticsearch, OpenSearch and Tika distributions from Maven Central, once."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from infra.local.errors import StackError
 
 ES_COORDS = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
+OPENSEARCH_COORDS = "org.opensearch.distribution.integ-test-zip:opensearch:{version}:zip"
 TIKA_COORDS = "org.apache.tika:tika-server-standard:{version}:jar"
 
 
@@ -70,6 +71,12 @@ def fetch_elasticsearch(version: str, cache_dir: Path) -> Path:
     """The unpacked Elasticsearch home for ``version`` under ``cache_dir``."""
     archive = maven_fetch(ES_COORDS.format(version=version))
     return unpack_zip(archive, cache_dir / f"elasticsearch-{version}")
+
+
+def fetch_opensearch(version: str, cache_dir: Path) -> Path:
+    """The unpacked OpenSearch home for ``version`` under ``cache_dir``."""
+    archive = maven_fetch(OPENSEARCH_COORDS.format(version=version))
+    return unpack_zip(archive, cache_dir / f"opensearch-{version}")
 
 
 def fetch_tika(version: str, cache_dir: Path) -> Path:

@@ -43,8 +43,8 @@ def candidate_homes(env: dict[str, str] | None = None,
 
 
 def find_java(min_major: int, purpose: str, env: dict[str, str] | None = None,
-              roots: Iterable[Path] = JVM_ROOTS) -> Path:
-    """The first Java home of at least ``min_major``.
+              roots: Iterable[Path] = JVM_ROOTS, max_major: int | None = None) -> Path:
+    """The first Java home of at least ``min_major`` (and at most ``max_major``).
 
     Raises:
         StackError: none found; the message lists where it looked and what it found.
@@ -53,11 +53,13 @@ def find_java(min_major: int, purpose: str, env: dict[str, str] | None = None,
     for home in candidate_homes(env, roots):
         major = java_major(home)
         seen.append(f"{home} ({'Java ' + str(major) if major else 'no java'})")
-        if major is not None and major >= min_major:
+        if major is not None and major >= min_major and (max_major is None
+                                                          or major <= max_major):
             return home
     looked = "; ".join(seen) or "nothing found"
     raise StackError(
-        f"{purpose} needs Java {min_major} or newer, and none was found. Looked at: {looked}. "
+        f"{purpose} needs Java {min_major} or newer"
+        f"{f' (up to {max_major})' if max_major else ''}, and none was found. Looked at: {looked}. "
         f"Install one (e.g. `apt-get install openjdk-{min_major}-jre-headless` or a Temurin "
         f"JDK under /usr/lib/jvm) or set T4_JAVA_HOME to its home folder."
     )

@@ -1,9 +1,10 @@
 """The search API on this machine: API Gateway's IAM check in front of the search Lambda.
 
 A threaded HTTP server that, like an HTTP API route with IAM authorization,
-verifies each request's SigV4 signature (service ``execute-api``) against the
-credentials it knows, refuses unsigned, wrongly signed and expired (over 15
-minutes of clock skew) requests with 403, then builds the payload 2.0 event
+verifies each request's SigV4 signature (service ``execute-api``, with
+``infra.local.sigv4``, shared with the engine proxy) against the credentials it
+knows, refuses unsigned, wrongly signed and expired (over 15 minutes of clock skew)
+requests with 403, then builds the payload 2.0 event
 (``requestContext.authorizer.iam`` with userArn, accessKey, accountId, callerId)
 and calls ``lambdas.search.app.handler``, one request at a time as a single
 Lambda container would (connections are accepted concurrently). The handler
@@ -20,27 +21,21 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
-import hmac
 import json
 import logging
 import os
-import re
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from infra.local.sigv4 import Principal, SignatureRefused, load_credentials, verify_signature
 
 log = logging.getLogger("t4.search_api")
 
@@ -50,115 +45,8 @@ MAX_SKEW_SECONDS = 15 * 60
 MAX_BODY_BYTES = 10 * 1024 * 1024
 """API Gateway HTTP APIs refuse larger payloads."""
 FUNCTION_TIMEOUT = 25.0
-_AUTH = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/"
-                   r"aws4_request,\s*SignedHeaders=([a-z0-9;\-]+),\s*Signature=([0-9a-f]{64})")
-_ARN_ACCOUNT = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+::(\d{12}):.+")
-
-
-class SignatureRefused(Exception):
-    """The request is not signed by a known key for this API; ``str`` says why (logged only)."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    """One known access key: its secret and the IAM identity it stands for."""
-
-    access_key: str
-    secret: str
-    arn: str
-    caller_id: str
-    token: str | None = None
-
-    @property
-    def account_id(self) -> str:
-        """The 12-digit account of ``arn`` (or ``""``)."""
-        found = _ARN_ACCOUNT.fullmatch(self.arn)
-        return found.group(1) if found else ""
-
-
-def load_credentials(path: str | Path) -> dict[str, Principal]:
-    """Read a credentials file ``{"<access key id>": {"secret": ..., "arn": ...}}``.
-
-    ``caller_id`` (the IAM unique id) and ``token`` (a session token the request must
-    carry) are optional.
-
-    Returns:
-        Access key id -> ``Principal``.
-    Raises:
-        ValueError: the file is not such a JSON object.
-    """
-    raw = json.loads(Path(path).read_text())
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a JSON object of access key ids")
-    out = {}
-    for key, entry in raw.items():
-        if not (isinstance(entry, dict) and isinstance(entry.get("secret"), str)
-                and isinstance(entry.get("arn"), str) and entry["arn"].startswith("arn:")):
-            raise ValueError(f"{path}: entry {key!r} needs a 'secret' and an 'arn'")
-        caller_id = entry.get("caller_id") or "AIDA" + hashlib.sha256(
-            entry["arn"].encode()).hexdigest()[:17].upper()
-        out[key] = Principal(key, entry["secret"], entry["arn"], caller_id, entry.get("token"))
-    return out
-
-
-def verify_signature(method: str, url: str, headers: Mapping[str, list[str]], body: bytes,
-                     principals: Mapping[str, Principal], region: str,
-                     now: datetime | None = None) -> Principal:
-    """Check a request's SigV4 ``Authorization`` header as API Gateway does.
-
-    ``headers`` maps lower-case names to their values (in order). The signature is
-    recomputed with botocore over the signed headers, the URL and the body at the
-    request's ``X-Amz-Date``, and compared in constant time.
-
-    Returns:
-        The ``Principal`` whose key signed the request.
-    Raises:
-        SignatureRefused: unsigned, malformed, unknown key, wrong scope, expired,
-            body hash or signature mismatch.
-    """
-    found = _AUTH.fullmatch(" ".join((headers.get("authorization") or [""])[:1]).strip())
-    if not found:
-        raise SignatureRefused("missing or malformed Authorization header")
-    access_key, day, scope_region, service, signed, signature = found.groups()
-    principal = principals.get(access_key)
-    if principal is None:
-        raise SignatureRefused(f"unknown access key {access_key}")
-    if (scope_region, service) != (region, SERVICE):
-        raise SignatureRefused(f"credential scope {scope_region}/{service} is not "
-                               f"{region}/{SERVICE}")
-    amz_date = (headers.get("x-amz-date") or [""])[0]
-    try:
-        when = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError as exc:
-        raise SignatureRefused("missing or malformed X-Amz-Date") from exc
-    if amz_date[:8] != day:
-        raise SignatureRefused("credential scope date differs from X-Amz-Date")
-    if abs(((now or datetime.now(UTC)) - when).total_seconds()) > MAX_SKEW_SECONDS:
-        raise SignatureRefused("signature expired (more than 15 minutes of clock skew)")
-    names = signed.split(";")
-    if "host" not in names or "x-amz-date" not in names:
-        raise SignatureRefused("host and x-amz-date must be signed")
-    token = (headers.get("x-amz-security-token") or [None])[0]
-    if token != principal.token or (token and "x-amz-security-token" not in names):
-        raise SignatureRefused("security token missing, unsigned or not this key's")
-    claimed = (headers.get("x-amz-content-sha256") or [None])[0]
-    if claimed is not None and not hmac.compare_digest(claimed, hashlib.sha256(body).hexdigest()):
-        raise SignatureRefused("X-Amz-Content-SHA256 does not match the body")
-    request = AWSRequest(method=method, url=url, data=body)
-    for name in names:
-        if name not in headers:
-            raise SignatureRefused(f"signed header {name} is missing")
-        for value in headers[name]:
-            request.headers[name] = value  # HTTPHeaders appends repeated names
-    request.context["timestamp"] = amz_date
-    signer = SigV4Auth(Credentials(access_key, principal.secret, principal.token), SERVICE, region)
-    canonical = signer.canonical_request(request)
-    if signer.signed_headers(signer.headers_to_sign(request)) != signed:
-        raise SignatureRefused("signed headers cannot be reproduced")
-    expected = signer.signature(signer.string_to_sign(request, canonical), request)
-    if not hmac.compare_digest(expected, signature):
-        raise SignatureRefused("signature does not match")
-    return principal
+__all__ = ["SERVICE", "Principal", "SearchApiServer", "SignatureRefused", "build_event",
+           "load_credentials", "serve", "verify_signature"]
 
 
 def build_event(method: str, target: str, headers: Mapping[str, list[str]], body: bytes,
@@ -272,7 +160,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         host = (headers.get("host") or [""])[0]
         try:
             principal = verify_signature(self.command, f"http://{host}{self.path}", headers,
-                                         body, self.server.principals, self.server.region)
+                                         body, self.server.principals, self.server.region,
+                                         service=SERVICE)
         except SignatureRefused as exc:
             log.info("refused %s %s: %s", self.command, self.path, exc)
             self._message(403, "Forbidden")

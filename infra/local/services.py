@@ -148,6 +148,94 @@ def elasticsearch_spec(settings: StackSettings) -> ProcessSpec:
     )
 
 
+# -- OpenSearch and its SigV4 proxy ---------------------------------------------
+
+def _write_opensearch_config(settings: StackSettings, home: Path) -> None:
+    config = home / "config"
+    (config / "opensearch.yml").write_text(
+        "# Written by `python -m infra.local up`; edits are overwritten.\n"
+        "cluster.name: t4-local\n"
+        "node.name: t4-local-1\n"
+        "discovery.type: single-node\n"
+        f"network.host: {settings.host}\n"
+        f"http.port: {settings.es_port}\n"
+        "transport.port: 0\n"
+        f"path.data: {settings.state_dir / 'os-data'}\n"
+        f"path.logs: {settings.log_dir / 'opensearch'}\n"
+        # as for Elasticsearch: no read-only indices when the disk is nearly full
+        "cluster.routing.allocation.disk.threshold_enabled: false\n"
+        "action.destructive_requires_name: true\n"
+    )
+    (config / "jvm.options.d").mkdir(exist_ok=True)
+    (config / "jvm.options.d" / "t4-heap.options").write_text(
+        f"-Xms{settings.es_heap}\n-Xmx{settings.es_heap}\n")
+
+
+def opensearch_spec(settings: StackSettings) -> ProcessSpec:
+    """Fetch, configure and describe the OpenSearch process (loopback only, no security
+    plugin: the integ-test distribution has none; clients come through the SigV4 proxy)."""
+    major = int(settings.opensearch_version.split(".")[0])
+    # 2.x runs on 17 (seen failing at start on Java 25); 3.x needs 21 or newer
+    java_home = java.find_java(21 if major >= 3 else 17,
+                               f"OpenSearch {settings.opensearch_version}",
+                               max_major=None if major >= 3 else 21)
+    home = fetch.fetch_opensearch(settings.opensearch_version, settings.cache_dir)
+    user = _es_run_user(settings)
+    _write_opensearch_config(settings, home)
+    folders = [settings.state_dir / name for name in ("os-data", "os-tmp")]
+    folders.append(settings.log_dir / "opensearch")
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+    if user:
+        for parent in (settings.home, settings.state_dir, settings.log_dir, settings.cache_dir):
+            parent.chmod(parent.stat().st_mode | 0o711)
+        for tree in (home, *folders):
+            _chown_tree(tree, user)
+    return ProcessSpec(
+        name="opensearch",
+        argv=[str(home / "bin" / "opensearch")],
+        log=settings.log_dir / "opensearch.out",
+        pidfile=settings.run_dir / "opensearch.pid",
+        healthy=lambda: http_ok(f"{settings.engine_url}/_cluster/health?wait_for_status=yellow"
+                                "&timeout=1s"),
+        port=settings.es_port,
+        env={"OPENSEARCH_JAVA_HOME": str(java_home),
+             "OPENSEARCH_TMPDIR": str(settings.state_dir / "os-tmp")},
+        cwd=home,
+        user=user,
+        health_timeout=float(os.environ.get("T4_STACK_ES_TIMEOUT", "180")),
+        port_env="T4_STACK_ES_PORT",
+    )
+
+
+def engine_proxy_spec(settings: StackSettings) -> ProcessSpec:
+    """The SigV4-verifying proxy in front of OpenSearch (an OpenSearch Service domain's
+    IAM check, service ``es``), knowing the stack's local identity."""
+    search_api_callers(settings)  # the one local identity, made at first start
+    return ProcessSpec(
+        name="engine-proxy",
+        argv=[sys.executable, "-m", "infra.local.engine_proxy", "--host", settings.host,
+              "--port", str(settings.engine_proxy_port), "--upstream", settings.engine_url,
+              "--credentials", str(settings.local_aws_credentials_file),
+              "--region", settings.region],
+        log=settings.log_dir / "engine-proxy.log",
+        pidfile=settings.run_dir / "engine-proxy.pid",
+        healthy=lambda: answers(settings.engine_proxy_url),
+        port=settings.engine_proxy_port,
+        env={"PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"},
+        cwd=REPO_ROOT,
+        health_timeout=30.0,
+        port_env="T4_STACK_ENGINE_PROXY_PORT",
+    )
+
+
+def engine_specs(settings: StackSettings) -> list[ProcessSpec]:
+    """The engine process the stack runs (``T4_STACK_ENGINE``)."""
+    if settings.engine == "opensearch":
+        return [opensearch_spec(settings)]
+    return [elasticsearch_spec(settings)]
+
+
 # -- Tika, moto, worker --------------------------------------------------------
 
 def tika_spec(settings: StackSettings) -> ProcessSpec:
@@ -209,8 +297,11 @@ def worker_spec(settings: StackSettings, service_env: dict[str, str]) -> Process
 
     env = {
         **service_env,
-        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
-        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        # the stack's local identity when the engine verifies SigV4 (OpenSearch's proxy)
+        "AWS_ACCESS_KEY_ID": service_env.get("AWS_ACCESS_KEY_ID")
+        or os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        "AWS_SECRET_ACCESS_KEY": service_env.get("AWS_SECRET_ACCESS_KEY")
+        or os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
         "PYTHONPATH": str(REPO_ROOT),
         "PYTHONUNBUFFERED": "1",
         # failed messages back within seconds while developing (deployments: 30 s doubling)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ES_VERSION = "9.2.0"
+OPENSEARCH_VERSION = "2.19.6"
+ENGINES = ("elasticsearch", "opensearch")
 TIKA_VERSION = "3.2.2"
 
 
@@ -34,6 +36,9 @@ class StackSettings:
     moto_port: int = 15000
     search_api_port: int = 18080
     es_version: str = ES_VERSION
+    engine: str = "elasticsearch"
+    opensearch_version: str = OPENSEARCH_VERSION
+    engine_proxy_port: int = 20200
     tika_version: str = TIKA_VERSION
     es_heap: str = "512m"
     es_user: str = "t4search"
@@ -53,9 +58,16 @@ class StackSettings:
                 raise ValueError(f"{name}={raw!r} is not a TCP port (1-65535)")
             return int(raw)
 
+        engine = (env.get("T4_STACK_ENGINE") or "elasticsearch").strip().lower()
+        if engine not in ENGINES:
+            raise ValueError(f"T4_STACK_ENGINE={engine!r} must be one of {', '.join(ENGINES)}")
+        es_port = port("T4_STACK_ES_PORT", 19200)
         return cls(
             home=Path(env.get("T4_STACK_HOME") or _default_home()),
-            es_port=port("T4_STACK_ES_PORT", 19200),
+            es_port=es_port,
+            engine=engine,
+            opensearch_version=env.get("T4_STACK_OPENSEARCH_VERSION", OPENSEARCH_VERSION),
+            engine_proxy_port=port("T4_STACK_ENGINE_PROXY_PORT", es_port + 1000),
             tika_port=port("T4_STACK_TIKA_PORT", 19998),
             moto_port=port("T4_STACK_MOTO_PORT", 15000),
             search_api_port=port("T4_STACK_SEARCH_API_PORT", 18080),
@@ -64,6 +76,19 @@ class StackSettings:
             es_heap=env.get("T4_STACK_ES_HEAP", "512m"),
             es_user=env.get("T4_STACK_ES_USER", "t4search"),
         )
+
+    def sibling_env(self, engine: str) -> dict[str, str]:
+        """``T4_STACK_*`` variables of a second stack running ``engine`` beside this one:
+        its own home (``<home>-<engine>``) and every port 100 higher, so both run at once."""
+        return {
+            "T4_STACK_ENGINE": engine,
+            "T4_STACK_HOME": f"{self.home}-{engine}",
+            "T4_STACK_ES_PORT": str(self.es_port + 100),
+            "T4_STACK_TIKA_PORT": str(self.tika_port + 100),
+            "T4_STACK_MOTO_PORT": str(self.moto_port + 100),
+            "T4_STACK_SEARCH_API_PORT": str(self.search_api_port + 100),
+            "T4_STACK_ENGINE_PROXY_PORT": str(self.engine_proxy_port + 100),
+        }
 
     # -- paths -------------------------------------------------------------
     @property
@@ -88,8 +113,25 @@ class StackSettings:
 
     # -- endpoints ---------------------------------------------------------
     @property
-    def es_url(self) -> str:
+    def engine_url(self) -> str:
+        """Where the engine process itself listens."""
         return f"http://{self.host}:{self.es_port}"
+
+    @property
+    def engine_proxy_url(self) -> str:
+        """The SigV4-verifying proxy in front of the local OpenSearch."""
+        return f"http://{self.host}:{self.engine_proxy_port}"
+
+    @property
+    def es_url(self) -> str:
+        """Where clients reach the engine: Elasticsearch itself (basic auth), or the
+        SigV4 proxy in front of OpenSearch (which has no security plugin here)."""
+        return self.engine_proxy_url if self.engine == "opensearch" else self.engine_url
+
+    @property
+    def local_aws_credentials_file(self) -> Path:
+        """The stack's one local IAM identity, known to the search API and the engine proxy."""
+        return self.state_dir / "search-api-credentials.json"
 
     @property
     def tika_url(self) -> str:

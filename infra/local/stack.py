@@ -11,7 +11,14 @@ from infra.local.errors import StackError
 from infra.local.procs import ProcessSpec
 from infra.local.settings import StackSettings
 
-ORDER = ("moto", "elasticsearch", "tika", "worker", "search-api")
+ORDER = ("moto", "elasticsearch", "opensearch", "engine-proxy", "tika", "worker", "search-api")
+
+
+def _names(settings: StackSettings) -> tuple[str, ...]:
+    """The services this stack runs: its engine (with the SigV4 proxy for OpenSearch)."""
+    skip = {"opensearch", "engine-proxy"} if settings.engine == "elasticsearch" else {
+        "elasticsearch"}
+    return tuple(name for name in ORDER if name not in skip)
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,8 @@ def _where(settings: StackSettings, name: str) -> str:
     return {
         "moto": settings.moto_url,
         "elasticsearch": settings.es_url,
+        "opensearch": f"{settings.engine_url} (loopback, no security plugin)",
+        "engine-proxy": f"{settings.engine_proxy_url} (SigV4, service es, like a domain)",
         "tika": settings.tika_url,
         "worker": f"polls SQS queues {settings.queue_prefix}* on moto",
         "search-api": f"{settings.search_api_url}/search (SigV4, like API Gateway)",
@@ -72,8 +81,10 @@ def up(settings: StackSettings, say=print) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     settings.home.chmod(0o755)
     # The slow JVMs first: they boot while moto starts.
-    _ensure([services.elasticsearch_spec(settings), services.tika_spec(settings),
+    _ensure([*services.engine_specs(settings), services.tika_spec(settings),
              services.moto_spec(settings)], say)
+    if settings.engine == "opensearch":
+        _ensure([services.engine_proxy_spec(settings)], say)
     env = Endpoints.resolve(settings).es_env()
     _ensure([services.worker_spec(settings, env), services.search_api_spec(settings, env)], say)
 
@@ -87,7 +98,7 @@ def down(settings: StackSettings, say=print) -> None:
 
 def status(settings: StackSettings) -> list[ServiceStatus]:
     out = []
-    for name in ORDER:
+    for name in _names(settings):
         pid = procs.running_pid(_pidfile(settings, name))
         healthy = False
         if pid is not None:
@@ -98,8 +109,11 @@ def status(settings: StackSettings) -> list[ServiceStatus]:
                 creds = settings.credentials() if settings.credentials_file.exists() else None
                 auth = (creds["username"], creds["password"]) if creds else None
                 healthy = services.http_ok(f"{settings.es_url}/_cluster/health", auth)
-            elif name == "search-api":
-                healthy = services.answers(settings.search_api_url)
+            elif name == "opensearch":
+                healthy = services.http_ok(f"{settings.engine_url}/_cluster/health")
+            elif name in ("search-api", "engine-proxy"):
+                healthy = services.answers(settings.search_api_url if name == "search-api"
+                                           else settings.engine_proxy_url)
             elif name == "tika":
                 healthy = services.http_ok(f"{settings.tika_url}/version")
             else:
@@ -112,6 +126,8 @@ def log_path(settings: StackSettings, name: str):
     return {
         "moto": settings.log_dir / "moto.log",
         "elasticsearch": settings.log_dir / "elasticsearch.out",
+        "opensearch": settings.log_dir / "opensearch.out",
+        "engine-proxy": settings.log_dir / "engine-proxy.log",
         "tika": settings.log_dir / "tika.log",
         "worker": settings.log_dir / "worker.log",
         "search-api": settings.log_dir / "search-api.log",

@@ -1,4 +1,4 @@
-"""Elasticsearch for one request: a time budget across its calls, and errors classified once.
+"""The search engine for one request: a time budget across its calls, and errors classified once.
 
 ``search_page`` makes up to three calls (open a point in time, search, close it);
 ``DeadlineClient`` gives each the time left of one budget, so the whole request
@@ -12,15 +12,22 @@ import time
 from typing import Any
 
 from lambdas.search.errors import ApiError, BadRequest, NotFound, Timeout, Unavailable
-from t4index.engine import root_cause
-from t4index.errors import IndexStateError, InvalidBucketName, QueryError
+from t4index.errors import (
+    CursorExpiredError,
+    EngineAccessDeniedError,
+    EngineQueryError,
+    EngineTimeoutError,
+    EngineUnavailableError,
+    IndexMissingError,
+    InvalidBucketName,
+    QueryError,
+)
 
 MIN_CALL_SECONDS = 0.5
-MAX_REASON_CHARS = 300
 
 
 class DeadlineClient:
-    """The three client calls ``search_page`` makes, each limited to the budget's rest."""
+    """The three engine calls ``search_page`` makes, each limited to the budget's rest."""
 
     def __init__(self, es: Any, seconds: float, clock: Any = time.monotonic) -> None:
         self._es = es
@@ -32,31 +39,28 @@ class DeadlineClient:
         if left < MIN_CALL_SECONDS:
             raise Timeout("the search did not finish within the API's time budget; "
                           "narrow the query or use a smaller page_size")
-        return self._es.options(request_timeout=left, max_retries=0)
+        return self._es.with_timeout(left)
 
-    def open_point_in_time(self, **kwargs: Any) -> Any:
-        """``es.open_point_in_time`` within the budget."""
-        return self._left().open_point_in_time(**kwargs)
+    def open_pit(self, index: str, keep_alive: str) -> str:
+        """``Engine.open_pit`` within the budget."""
+        return self._left().open_pit(index, keep_alive)
 
-    def search(self, **kwargs: Any) -> Any:
-        """``es.search`` within the budget (also bounded server-side by ``timeout``)."""
-        return self._left().search(**kwargs)
+    def search(self, body: dict[str, Any], index: str | None = None) -> Any:
+        """``Engine.search`` within the budget (also bounded server-side by ``timeout``)."""
+        return self._left().search(body, index)
 
-    def close_point_in_time(self, **kwargs: Any) -> Any:
-        """``es.close_point_in_time``; a failure to close only lets the PIT expire."""
+    def close_pit(self, pit_id: str) -> None:
+        """``Engine.close_pit``; a failure to close only lets the point in time expire."""
         try:
-            return self._left().close_point_in_time(**kwargs)
+            self._left().close_pit(pit_id)
         except Exception:  # noqa: BLE001 - the keep-alive frees it anyway
             return None
 
 
-def _root_reason(exc: BaseException) -> tuple[str, str]:
-    kind, reason = root_cause(exc)
-    return kind, reason[:MAX_REASON_CHARS]
-
-
 def classify(exc: BaseException, buckets: tuple[str, ...]) -> ApiError:
     """The ``ApiError`` for an error raised while searching ``buckets``.
+
+    The engine layer has already typed the engine's error; this maps each type once.
 
     Returns:
         ``BadRequest`` for an invalid query or expired cursor, ``NotFound`` for a bucket
@@ -65,28 +69,22 @@ def classify(exc: BaseException, buckets: tuple[str, ...]) -> ApiError:
     """
     if isinstance(exc, ApiError):
         return exc
-    if isinstance(exc, QueryError | InvalidBucketName):
-        return BadRequest(str(exc))
-    cause = exc.__cause__ if isinstance(exc, IndexStateError) and exc.__cause__ else exc
-    from elastic_transport import ConnectionError as TransportConnectionError
-    from elastic_transport import ConnectionTimeout
-
-    if isinstance(cause, ConnectionTimeout):
-        return Timeout("Elasticsearch did not answer within the API's time budget; "
-                       "narrow the query or use a smaller page_size")
-    if isinstance(cause, TransportConnectionError):
-        return Unavailable("the search cluster cannot be reached; try again later")
-    status = getattr(getattr(cause, "meta", None), "status", None)
-    kind, reason = _root_reason(cause)
-    if status == 404 and kind == "index_not_found_exception":
+    if isinstance(exc, IndexMissingError):
         return NotFound(f"no index for bucket(s) {', '.join(buckets)}: nothing has been "
                         "indexed there yet")
-    if status == 404 or "search_context_missing" in kind or "point in time" in reason.lower():
+    if isinstance(exc, CursorExpiredError):
         return BadRequest("cursor has expired; start the search again without a cursor")
-    if status in (429, 502, 503, 504):
+    if isinstance(exc, EngineQueryError):
+        return BadRequest(f"the search engine refused the query: {exc.kind}: {exc.reason}")
+    if isinstance(exc, QueryError | InvalidBucketName):
+        return BadRequest(str(exc))
+    if isinstance(exc, EngineTimeoutError):
+        return Timeout("the search engine did not answer within the API's time budget; "
+                       "narrow the query or use a smaller page_size")
+    if isinstance(exc, EngineUnavailableError) and exc.status is None:
+        return Unavailable("the search cluster cannot be reached; try again later")
+    if isinstance(exc, EngineUnavailableError):
         return Unavailable("the search cluster is overloaded or unavailable; try again later")
-    if status in (401, 403):
+    if isinstance(exc, EngineAccessDeniedError):
         return Unavailable("the search API's own access to the cluster was refused")
-    if status == 400:
-        return BadRequest(f"the search engine refused the query: {kind}: {reason}")
     return ApiError("internal error")

@@ -5,6 +5,8 @@
                                ``T4_ES_SECRET_ARN`` names a Secrets Manager secret, JSON
                                ``{"url", "username", "password"}`` or ``{"url", "api_key"}``
 ``T4_ES_USERNAME``/``_PASSWORD`` basic auth, or ``T4_ES_API_KEY``; ``T4_ES_CA_CERTS`` CA file
+``T4_ES_ENGINE``               ``auto`` (default), ``elasticsearch`` or ``opensearch``
+``T4_ES_SIGV4_REGION``         sign with the Lambda's role (Amazon OpenSearch Service)
 ``T4_SEARCH_ACCESS``           caller-to-bucket map, JSON (see ``access``); default deny
 ``T4_SEARCH_ACCOUNT_ID``       the API's own account: map keys of other accounts are refused
 ``T4_SEARCH_CURSOR_SECRET``    HMAC key for cursors, at least 16 characters; required unless
@@ -27,6 +29,7 @@ from typing import Any
 from lambdas.search.access import AccessPolicy
 from lambdas.search.errors import ConfigurationError
 from t4index.engine import EngineConfig
+from t4index.errors import T4IndexError
 from t4index.query import MAX_PAGE_SIZE
 
 DEFAULT_MAX_PAGE = 100
@@ -85,7 +88,9 @@ class Settings:
         """
         env = os.environ if env is None else env
         es = {name: env.get(f"T4_ES_{name.upper()}") or None
-              for name in ("url", "cloud_id", "username", "password", "api_key", "ca_certs")}
+              for name in ("url", "cloud_id", "username", "password", "api_key", "ca_certs",
+                           "engine", "sigv4_region")}
+        es["engine"] = (es["engine"] or "auto").lower()
         if env.get("T4_ES_SECRET_ARN"):
             stored = _secret(env["T4_ES_SECRET_ARN"], secrets)
             try:
@@ -104,8 +109,8 @@ class Settings:
                                      "is not set")
         try:
             engine = EngineConfig(**es)
-        except ValueError as exc:
-            raise ConfigurationError(f"T4_ES_URL: {exc}") from exc
+        except (ValueError, T4IndexError) as exc:  # T4IndexError: a refused engine (aoss)
+            raise ConfigurationError(f"T4_ES_URL and the other T4_ES_* settings: {exc}") from exc
         try:
             max_page = int(env.get("T4_SEARCH_MAX_PAGE", DEFAULT_MAX_PAGE))
             timeout = float(env.get("T4_SEARCH_TIMEOUT", DEFAULT_TIMEOUT))

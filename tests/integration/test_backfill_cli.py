@@ -87,8 +87,8 @@ def test_cli_reindex_moves_the_alias_and_deletes_the_old_index(es, s3, bucket, d
     after = ensure_bucket_index(es, bucket)
     assert after.mapping_version == new_version and after.write_index != before.write_index
     assert set(bucket_indices(es, bucket)) == {after.write_index}, "the old index is gone"
-    assert not es.options(ignore_status=404).indices.exists(index=before.write_index)
-    es.indices.refresh(index=alias_name(bucket))
-    hits = es.search(index=alias_name(bucket), query={"match": {F.TEXT: "fjord"}}, size=50)
+    assert not es.raw.indices.exists(index=before.write_index)
+    es.refresh(alias_name(bucket))
+    hits = es.search({"query": {"match": {F.TEXT: "fjord"}}, "size": 50}, alias_name(bucket))
     assert hits["hits"]["total"]["value"] == 20
     assert stored(es, bucket, "doc-07.txt")[F.TEXT] == "fjord 7"

@@ -89,8 +89,8 @@ def test_enqueue_mode_drives_the_worker_to_the_same_final_index(
     assert sent.indexed == 0
 
     def all_indexed() -> bool:
-        es.indices.refresh(index=alias_name(bucket))
-        return es.count(index=alias_name(bucket))["count"] == len(objects)
+        es.refresh(alias_name(bucket))
+        return es.count(alias_name(bucket)) == len(objects)
 
     wait_for(all_indexed, timeout=120, interval=1, what="the worker to index every object")
     wait_for(lambda: queue_depth(sqs, url) == (0, 0), timeout=60, what="an empty queue")

@@ -39,7 +39,7 @@ def test_reindex_while_searching_and_putting_loses_nothing_and_never_fails_a_sea
     loader = make_pipeline(es, s3, index_ttl_s=0.5)
     assert backfill(loader, bucket).indexed == 300
     before = ensure_bucket_index(es, bucket)
-    es.indices.refresh(index=alias_name(bucket))  # searches start from a searchable bucket
+    es.refresh(alias_name(bucket))  # searches start from a searchable bucket
 
     stop = threading.Event()
     expected: dict[str, str] = {}
@@ -63,8 +63,8 @@ def test_reindex_while_searching_and_putting_loses_nothing_and_never_fails_a_sea
     def searcher() -> None:
         while not stop.is_set():
             try:
-                resp = es.search(index=alias_name(bucket), size=0, track_total_hits=True,
-                                 query={"match": {F.TEXT: "old put"}})
+                resp = es.search({"size": 0, "track_total_hits": True,
+                                  "query": {"match": {F.TEXT: "old put"}}}, alias_name(bucket))
                 searches.append(resp["hits"]["total"]["value"])
             except BaseException as exc:  # noqa: BLE001 - reported by the test
                 errors.append(exc)

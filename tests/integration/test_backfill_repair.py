@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from elasticsearch import helpers
 
 from indexer import freshness
 from indexer.backfill import repair
@@ -18,6 +17,7 @@ from t4index import fields as F
 from t4index.document import build_document
 from t4index.lifecycle import WRITE_PARAMS, ensure_bucket_index, ensure_template
 from t4index.names import alias_name, doc_id
+from tests.support.engine import bulk_index
 from tests.support.indexing import make_pipeline, stored
 
 SIZES = (1000, 3000)  # both past the first flushes: the working set is reached
@@ -42,8 +42,8 @@ def _bucket_with_documents(es: Any, s3: Any, bucket: str, n: int) -> list[str]:
 
     with ThreadPoolExecutor(32) as pool:
         docs = list(pool.map(document, keys))
-    helpers.bulk(es, ({"_index": alias_name(bucket), "_id": doc_id(bucket, d[F.KEY]),
-                       "_source": d} for d in docs), refresh=True, **WRITE_PARAMS)
+    bulk_index(es, [{"_index": alias_name(bucket), "_id": doc_id(bucket, d[F.KEY]),
+                     "_source": d} for d in docs], **WRITE_PARAMS)
     return keys
 
 

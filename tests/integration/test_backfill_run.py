@@ -88,9 +88,10 @@ def _pipeline(es: Any, s3: Any, tika_url: str) -> Any:
 
 
 def _count(es: Any, bucket: str) -> int:
-    es.indices.refresh(index=alias_name(bucket))
-    return es.count(index=alias_name(bucket),
-                    query={"bool": {"must_not": [{"term": {F.DELETED: True}}]}})["count"]
+    es.refresh(alias_name(bucket))
+    return es.search({"size": 0, "track_total_hits": True,
+                      "query": {"bool": {"must_not": [{"term": {F.DELETED: True}}]}}},
+                     alias_name(bucket))["hits"]["total"]["value"]
 
 
 def test_thousands_of_mixed_objects_then_a_rerun_without_any_get_or_head(

@@ -38,14 +38,14 @@ def test_verify_reports_exactly_the_injected_drift_and_repair_fixes_it(es, s3, b
     assert verify(pipeline, bucket).drift == 0
 
     # missing: the document was lost from the index
-    es.delete(index=alias_name(bucket), id=doc_id(bucket, keys[0]))
+    es.raw.delete(index=alias_name(bucket), id=doc_id(bucket, keys[0]))
     # stale: same bytes, new metadata, no event (the listing alone cannot see it)
     _put(s3, bucket, keys[1], f"body of {keys[1]}".encode(), {"status": "final"})
     # orphaned: the object was deleted, no event
     s3.delete_object(Bucket=bucket, Key=keys[2])
     # retryable: Tika was down when it was indexed
-    es.update(index=alias_name(bucket), id=doc_id(bucket, keys[3]),
-              doc={F.EXTRACTION_STATUS: "unavailable"}, **WRITE_PARAMS)
+    es.raw.update(index=alias_name(bucket), id=doc_id(bucket, keys[3]),
+                  body={"doc": {F.EXTRACTION_STATUS: "unavailable"}}, **WRITE_PARAMS)
 
     report = verify(pipeline, bucket)
     assert report.counts == {"missing": 1, "stale": 1, "orphaned": 1, "retryable": 1}
@@ -108,9 +108,9 @@ def test_backfill_retry_outcomes_reextracts_only_retryable_documents(es, s3, buc
     for key in ("a.txt", "b.txt"):
         _put(s3, bucket, key, f"words of {key}".encode())
     assert main(["backfill", f"s3://{bucket}", "--restart"]) == 0
-    es.update(index=alias_name(bucket), id=doc_id(bucket, "b.txt"),
-              doc={F.EXTRACTION_STATUS: "unavailable", F.TEXT: ""}, refresh=True,
-              **WRITE_PARAMS)
+    es.raw.update(index=alias_name(bucket), id=doc_id(bucket, "b.txt"),
+                  body={"doc": {F.EXTRACTION_STATUS: "unavailable", F.TEXT: ""}}, refresh=True,
+                  **WRITE_PARAMS)
     capsys.readouterr()
     assert main(["backfill", f"s3://{bucket}", "--retry-outcomes", "--restart"]) == 0
     out = capsys.readouterr().out

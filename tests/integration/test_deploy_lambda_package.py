@@ -217,19 +217,19 @@ def test_packaged_handler_indexes_a_real_sqs_event(installed, s3, sqs, es, endpo
     message = wait_for(object_event, timeout=20, what="the S3 event on the queue")
     event = {"Records": [_sqs_record(message, arn, endpoints.region)]}
     env = {k: v for k, v in endpoints.es_env().items() if k != "T4_ES_CA_CERTS" or v}
-    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_DEFAULT_REGION": endpoints.region})
+    env.setdefault("AWS_ACCESS_KEY_ID", "testing")  # es_env has the stack's identity where
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")  # the engine verifies SigV4
+    env["AWS_DEFAULT_REGION"] = endpoints.region
     report = _run(installed, "invoke", env=env, stdin=json.dumps(event))
     assert report["response"] == {"batchItemFailures": []}
 
     alias = alias_name(bucket)
     try:
-        es.indices.refresh(index=alias)
-        hits = es.search(index=alias, query={"term": {"key": key}})["hits"]["hits"]
+        es.refresh(alias)
+        hits = es.search({"query": {"term": {"key": key}}}, alias)["hits"]["hits"]
         assert len(hits) == 1
         assert "zeppelin" in hits[0]["_source"].get("text", "") or es.search(
-            index=alias, query={"match": {"text": "zeppelin"}})["hits"]["total"]["value"] == 1
+            {"query": {"match": {"text": "zeppelin"}}}, alias)["hits"]["total"]["value"] == 1
     finally:
-        if es.indices.exists_alias(name=alias):
-            for index in es.indices.get_alias(name=alias):
-                es.indices.delete(index=index)
+        for index in es.alias_targets(alias):
+            es.delete_index(index)

@@ -77,7 +77,7 @@ def corpus(es, s3, tika_url) -> str:
                         extractor_version=EXTRACTOR_VERSION)
     result = pipeline.index_keys([(bucket, key) for key in CORPUS])
     assert result.failed == {}
-    es.indices.refresh(index=alias_name(bucket))
+    es.refresh(alias_name(bucket))
     return bucket
 
 

@@ -9,6 +9,7 @@ prints must match what the page says it prints (doctest, with ``...`` as a wildc
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import io
 import shlex
@@ -20,6 +21,7 @@ import pytest
 
 from infra.local.settings import StackSettings
 from t4index import fields as F
+from t4index.errors import IndexMissingError
 from t4index.names import alias_name
 from tests.support.aws import make_queue, notify_queue, wait_for
 from tests.support.docs import ROOT, bucket_names, doc_files, examples
@@ -46,10 +48,11 @@ def _indexed(es, s3, bucket: str) -> bool:
     listed = {(o["Key"], o["ETag"].strip('"'))
               for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
               for o in page.get("Contents", [])}
-    resp = es.options(ignore_status=404).search(
-        index=alias_name(bucket), size=10_000, source_includes=[F.KEY, F.ETAG],
-        query={"bool": {"must_not": [{"term": {F.DELETED: True}}]}})
-    if "hits" not in resp:  # no index yet
+    try:
+        resp = es.search({"size": 10_000, "_source": [F.KEY, F.ETAG],
+                          "query": {"bool": {"must_not": [{"term": {F.DELETED: True}}]}}},
+                         alias_name(bucket))
+    except IndexMissingError:  # no index yet
         return not listed
     docs = {(h["_source"][F.KEY], h["_source"].get(F.ETAG)) for h in resp["hits"]["hits"]}
     return docs == listed
@@ -79,7 +82,8 @@ def test_the_examples_run_as_written(page: Path, es, s3, sqs, unique_name, drop_
             text = text.replace(f"s3://{name}", f"s3://{real}")
         if example.after_indexing:
             for real in buckets.values():
-                es.indices.refresh(index=alias_name(real), ignore_unavailable=True)
+                with contextlib.suppress(IndexMissingError):  # not indexed yet
+                    es.refresh(alias_name(real))
                 wait_for(lambda real=real: _indexed(es, s3, real), timeout=60, interval=0.3,
                          what=f"the worker to index s3://{real}")
         where = f"{page.relative_to(ROOT)}:{example.line}"

@@ -54,6 +54,7 @@ def test_random_write_sequences_leave_the_index_equal_to_s3(es, s3, sqs, bucket,
     pipeline = build_pipeline(Settings(
         es_url=endpoints.es_url, es_username=endpoints.es_username,
         es_password=endpoints.es_password, es_api_key=endpoints.es_api_key,
+        es_engine=endpoints.es_engine, es_sigv4_region=endpoints.es_sigv4_region,
         tika_url=endpoints.tika_url), s3=s3)
     rng = random.Random(20261204)
     bodies = {key: "first words" for key in KEYS}

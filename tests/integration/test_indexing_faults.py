@@ -84,7 +84,8 @@ def test_a_service_stopped_then_restarted_loses_nothing(private, s3, sqs, bucket
                                                         victim):
     settings, es_service, tika_service, creds = private
     pipeline = build_pipeline(Settings(
-        es_url=es_service.url, es_username=creds["username"], es_password=creds["password"],
+        es_url=es_service.url, es_username=creds.get("username"),
+        es_password=creds.get("password"),
         tika_url=tika_service.url, es_timeout=5, tika_timeout=3), s3=s3)
     es = pipeline.es
     url, arn, dlq = make_queue(sqs, unique_name("fq"), visibility_timeout=2,

@@ -11,8 +11,8 @@ from tests.support.indexing import make_pipeline, run
 
 
 def _docs(es, bucket, key):
-    es.indices.refresh(index=alias_name(bucket))
-    hits = es.search(index=alias_name(bucket), query={"term": {F.KEY: key}}, size=100)
+    es.refresh(alias_name(bucket))
+    hits = es.search({"query": {"term": {F.KEY: key}}, "size": 100}, alias_name(bucket))
     return {h["_source"][F.VERSION_ID]: (h["_source"][F.IS_LATEST], h["_source"][F.DELETED])
             for h in hits["hits"]["hits"]}
 
@@ -61,8 +61,8 @@ def test_every_version_and_marker_has_its_document(es, s3, versioned_bucket, dro
     assert docs[v1] == (True, False) and docs[v2] == (False, True)
     _assert_matches(docs, _truth(s3, bucket, key))
     # Text of each version is its own.
-    es.indices.refresh(index=alias_name(bucket))
-    hit = es.search(index=alias_name(bucket), query={"term": {F.VERSION_ID: v1}})
+    es.refresh(alias_name(bucket))
+    hit = es.search({"query": {"term": {F.VERSION_ID: v1}}}, alias_name(bucket))
     assert "1,2" in hit["hits"]["hits"][0]["_source"][F.TEXT]
 
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import boto3
 import pytest
-from elasticsearch import helpers
 
 from infra.local.endpoints import Endpoints
 from infra.local.search_api import SearchApiServer, serve
@@ -38,6 +37,7 @@ from t4index.document import build_document
 from t4index.engine import EngineConfig
 from t4index.names import alias_name, doc_id
 from t4index.query import SearchQuery
+from tests.support.engine import bulk_index
 
 pytestmark = pytest.mark.integration
 
@@ -88,15 +88,12 @@ def index_docs(es: Any, bucket: str, items: list[dict[str, Any]]) -> None:
     lifecycle.ensure_bucket_index(es, bucket)
     actions = ({"_index": alias_name(bucket), "_id": doc_id(bucket, d["key"], d.get("version_id")),
                 "_source": build_document(bucket=bucket, **d)} for d in items)
-    ok, errors = helpers.bulk(es, actions, raise_on_error=False, refresh=True,
-                              **lifecycle.WRITE_PARAMS)
+    ok, errors = bulk_index(es, actions, **lifecycle.WRITE_PARAMS)
     assert errors == [] and ok == len(items)
 
 
 def engine_config(endpoints: Endpoints) -> EngineConfig:
-    return EngineConfig(url=endpoints.es_url, username=endpoints.es_username,
-                        password=endpoints.es_password, api_key=endpoints.es_api_key,
-                        ca_certs=endpoints.es_ca_certs)
+    return endpoints.engine_config()
 
 
 @pytest.fixture(scope="module")

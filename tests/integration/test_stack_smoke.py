@@ -4,42 +4,46 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from dataclasses import replace
 
 import pytest
-from elasticsearch import AuthenticationException, Elasticsearch
 
 from infra.local import stack
 from infra.local.settings import StackSettings
+from t4index.engine import connect
+from t4index.errors import EngineAccessDeniedError
 from tests.support.aws import make_queue, notify_queue, queue_depth, wait_for
 from tests.support.documents import pdf
 from tests.support.indexing import stored
 
 
-def test_elasticsearch_is_healthy_and_authenticated(es, endpoints):
-    health = es.cluster.health()
+def test_the_engine_is_healthy_and_detected_as_the_stacks(es, endpoints):
+    health = es.raw.cluster.health()
     assert health["status"] in ("green", "yellow")
-    # GET / lives in the rest-root module, which the integ-test distribution lacks.
-    nodes = es.nodes.info(metric="jvm")["nodes"]
-    assert all(int(n["version"].split(".")[0]) >= 8 for n in nodes.values())
+    # detected at first contact (Elasticsearch's integ-test zip has no GET /: the fallback)
+    assert es.family == StackSettings.from_env().engine
+    assert es.server.major in ((8, 9) if es.family == "elasticsearch" else (2, 3))
 
 
 def test_authenticated_index_and_search_round_trip(es, unique_name):
     index = unique_name("idx")
     try:
-        es.index(index=index, id="1", document={"title": "thor rides again"}, refresh=True)
-        hits = es.search(index=index, query={"match": {"title": "thor"}})["hits"]["hits"]
+        es.raw.index(index=index, id="1", body={"title": "thor rides again"}, refresh=True)
+        hits = es.search({"query": {"match": {"title": "thor"}}}, index)["hits"]["hits"]
         assert [h["_id"] for h in hits] == ["1"]
     finally:
-        es.indices.delete(index=index, ignore_unavailable=True)
+        es.delete_index(index)
 
 
 def test_unauthenticated_request_is_refused(endpoints):
-    anonymous = Elasticsearch(endpoints.es_url, ca_certs=endpoints.es_ca_certs)
-    with pytest.raises(AuthenticationException):
-        anonymous.cluster.health()
-    wrong = Elasticsearch(endpoints.es_url, basic_auth=("t4admin", "not-the-password"))
-    with pytest.raises(AuthenticationException):
-        wrong.search(index="*")
+    """Anonymous and wrong credentials are refused, typed once by the engine layer."""
+    for config in (replace(endpoints.engine_config(), username=None, password=None,
+                           sigv4_region=None, engine=endpoints.es_engine),
+                   replace(endpoints.engine_config(), username="t4admin",
+                           password="not-the-password", sigv4_region=None,
+                           engine=endpoints.es_engine)):
+        with pytest.raises(EngineAccessDeniedError):
+            connect(config).search({"size": 0}, "t4-*")
 
 
 def test_tika_extracts_text_from_a_generated_pdf(tika_url):

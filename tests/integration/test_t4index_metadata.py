@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from elasticsearch import helpers
 
 from t4index import lifecycle
 from t4index.document import build_document
 from t4index.names import alias_name, doc_id
 from t4index.query import SearchQuery
+from tests.support.engine import bulk_index
 from tests.support.search import keys
 
 pytestmark = pytest.mark.integration
@@ -62,8 +62,7 @@ def indexed(es) -> Iterator[str]:
         actions = [{"_index": alias_name(bucket), "_id": doc_id(bucket, key),
                     "_source": build_document(bucket=bucket, key=key, user_meta=meta, size=1)}
                    for key, meta in CORPUS.items()]
-        ok, errors = helpers.bulk(es, actions, raise_on_error=False, refresh=True,
-                                  **lifecycle.WRITE_PARAMS)
+        ok, errors = bulk_index(es, actions, **lifecycle.WRITE_PARAMS)
         assert errors == [] and ok == len(CORPUS)
         yield bucket
     finally:
@@ -72,9 +71,9 @@ def indexed(es) -> Iterator[str]:
 
 
 def test_no_document_is_lost(es, indexed: str) -> None:
-    assert es.count(index=alias_name(indexed))["count"] == len(CORPUS)
+    assert es.count(alias_name(indexed)) == len(CORPUS)
     for key in CORPUS:
-        assert es.get(index=alias_name(indexed), id=doc_id(indexed, key))["found"]
+        assert es.mget(alias_name(indexed), [doc_id(indexed, key)])[0]["found"]
     assert keys(es, indexed) == set(CORPUS)
 
 
@@ -158,5 +157,5 @@ def test_the_live_mapping_did_not_grow(es, indexed: str) -> None:
     from t4index.mapping import field_types, mappings
 
     write = lifecycle.ensure_bucket_index(es, indexed).write_index
-    live = es.indices.get_mapping(index=write)[write]["mappings"]
+    live = es.raw.indices.get_mapping(index=write)[write]["mappings"]
     assert field_types(live) == field_types(mappings())

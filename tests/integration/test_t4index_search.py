@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from elasticsearch import ApiError, helpers
 
 from t4index import lifecycle
 from t4index.document import MAX_TEXT_CHARS, build_document
-from t4index.errors import QueryError
+from t4index.errors import EngineError, EngineQueryError, QueryError
 from t4index.mapping import HIGHLIGHT_MAX_ANALYZED_OFFSET, field_types, mappings
 from t4index.names import alias_name, doc_id
 from t4index.query import Cursor, SearchQuery, build_search_body
+from tests.support.engine import bulk_index as write_all
 from tests.support.search import keys
 
 pytestmark = pytest.mark.integration
@@ -51,13 +51,12 @@ CURRENT = {d["key"] for d in DOCS if d.get("is_latest", True) and not d.get("del
 
 
 def bulk_index(es, bucket: str, docs: list[dict[str, Any]]) -> None:
-    actions = (
+    actions = [
         {"_index": alias_name(bucket), "_id": doc_id(bucket, d["key"], d.get("version_id")),
          "_source": build_document(bucket=bucket, **d)}
         for d in docs
-    )
-    ok, errors = helpers.bulk(es, actions, raise_on_error=False, refresh=True,
-                              **lifecycle.WRITE_PARAMS)
+    ]
+    ok, errors = write_all(es, actions, **lifecycle.WRITE_PARAMS)
     assert errors == [] and ok == len(docs)
 
 
@@ -101,7 +100,6 @@ CASES: list[tuple[dict[str, Any], set[str]]] = [
      {"data/report.final.csv", "data/report.draft.csv", "data/run_2023/model.parquet"}),
     ({"key_prefix": "Data/"}, set()),
     ({"key": LONG_KEY}, {LONG_KEY}),
-    ({"key_prefix": LONG_KEY}, {LONG_KEY}),
     ({"key": "data/report.final.csv"}, {"data/report.final.csv"}),
     ({"amz_meta": {"owner": "bob"}}, {"notes/readme.md"}),
     ({"amz_meta": {"x-amz-meta-owner": "alice"}}, {"images/CatPhoto.JPG"}),
@@ -119,6 +117,20 @@ def test_each_query_form_returns_exactly_its_documents(
     es, corpus: str, kwargs: dict[str, Any], expected: set[str]
 ) -> None:
     assert keys(es, corpus, **kwargs) == expected
+
+
+@pytest.mark.engine_specific(
+    "elasticsearch", "OpenSearch 2.19 refuses a prefix query above about 1,000 bytes "
+    "('input automaton is too large'); the opensearch twin below checks the error is clear")
+def test_a_prefix_as_long_as_the_longest_key(es, corpus: str) -> None:
+    assert keys(es, corpus, key_prefix=LONG_KEY) == {LONG_KEY}
+
+
+@pytest.mark.engine_specific(
+    "opensearch", "the Elasticsearch twin above runs the same prefix, which Elasticsearch serves")
+def test_a_prefix_over_the_automaton_limit_is_a_clear_query_error(es, corpus: str) -> None:
+    with pytest.raises(EngineQueryError, match="automaton is too large"):
+        keys(es, corpus, key_prefix=LONG_KEY)
 
 
 def test_versions_are_hidden_unless_asked_for(es, corpus: str) -> None:
@@ -164,7 +176,7 @@ def test_highlights_key_metadata_and_text(es, corpus: str) -> None:
 
 
 def test_a_text_at_the_highlight_limit_highlights(es, corpus: str) -> None:
-    stored = es.get(index=alias_name(corpus), id=doc_id(corpus, "big/needle.txt"))["_source"]
+    stored = es.mget(alias_name(corpus), [doc_id(corpus, "big/needle.txt")])[0]["_source"]
     assert len(stored["text"]) == MAX_TEXT_CHARS == HIGHLIGHT_MAX_ANALYZED_OFFSET
     assert stored["text"].endswith(" needle") and stored["extraction_truncated"] is True
     body = build_search_body(SearchQuery(text="needle", highlight=True))
@@ -173,7 +185,7 @@ def test_a_text_at_the_highlight_limit_highlights(es, corpus: str) -> None:
         "<em>needle</em>" in page.hits[0].highlights["text"][0])
     # without the request-level bound, the cap alone keeps highlighting working
     del body["highlight"]["max_analyzed_offset"]
-    resp = es.search(index=alias_name(corpus), body=body)
+    resp = es.search(body, alias_name(corpus))
     assert "<em>needle</em>" in resp["hits"]["hits"][0]["highlight"]["text"][0]
 
 
@@ -181,19 +193,19 @@ def test_an_uncapped_text_would_break_highlighting(es, corpus: str) -> None:
     """The trap the cap avoids: one character over the limit fails the whole search."""
     doc = build_document(bucket=corpus, key="raw/uncapped.txt")
     doc["text"] = "x " * (HIGHLIGHT_MAX_ANALYZED_OFFSET // 2) + "needle"
-    es.index(index=alias_name(corpus), id="uncapped", document=doc, refresh=True,
+    es.raw.index(index=alias_name(corpus), id="uncapped", body=doc, refresh=True,
              **lifecycle.WRITE_PARAMS)
     try:
         body = build_search_body(SearchQuery(text="needle", highlight=True))
         del body["highlight"]["max_analyzed_offset"]
-        with pytest.raises(ApiError) as info:
-            es.search(index=alias_name(corpus), body=body)
+        with pytest.raises(EngineError) as info:
+            es.search(body, alias_name(corpus))
         assert "max_analyzed_offset" in str(info.value)
         # the query model's own body degrades instead of failing
         page = lifecycle.search_page(es, corpus, SearchQuery(text="needle", highlight=True))
         assert {h.key for h in page.hits} == {"big/needle.txt", "raw/uncapped.txt"}
     finally:
-        es.delete(index=alias_name(corpus), id="uncapped", refresh=True)
+        es.raw.delete(index=alias_name(corpus), id="uncapped", refresh=True)
 
 
 def test_syntax_errors_are_query_errors_before_any_request(es, corpus: str) -> None:
@@ -210,7 +222,7 @@ def test_odd_syntax_is_never_a_server_error(es, corpus: str, text: str) -> None:
 
 def test_every_query_form_runs_and_fits_the_live_mapping(es, corpus: str) -> None:
     write = lifecycle.ensure_bucket_index(es, corpus).write_index
-    live = field_types(es.indices.get_mapping(index=write)[write]["mappings"])
+    live = field_types(es.raw.indices.get_mapping(index=write)[write]["mappings"])
     assert live == field_types(mappings())
     queries = [SearchQuery(**kwargs) for kwargs, _ in CASES] + [
         SearchQuery(meta={"n": {"gte": 1}}, text="x", highlight=True, facets=True,

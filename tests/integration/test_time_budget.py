@@ -82,6 +82,7 @@ def test_a_batch_out_of_time_writes_what_finished_and_returns_the_rest(
                       ContentType="application/pdf")
     settings = Settings(es_url=endpoints.es_url, es_username=endpoints.es_username,
                         es_password=endpoints.es_password, es_api_key=endpoints.es_api_key,
+                        es_engine=endpoints.es_engine, es_sigv4_region=endpoints.es_sigv4_region,
                         tika_url=slow_tika, threads=2, safety_margin_ms=2_000,
                         tika_timeout=30)
     pipeline = build_pipeline(settings, s3=s3)

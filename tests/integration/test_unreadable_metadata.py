@@ -29,7 +29,7 @@ def odd_bucket(es, s3) -> str:
     s3.put_object(Bucket=bucket, Key="none.txt", Body=b"plain body")
     result = make_pipeline(es, s3).index_keys([(bucket, k) for k in [*HEADERS, "none.txt"]])
     assert result.failed == {}
-    es.indices.refresh(index=alias_name(bucket))
+    es.refresh(alias_name(bucket))
     return bucket
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from indexer.pipeline import BatchResult, Message, Pipeline
 from t4index import fields as F
+from t4index.errors import EngineUnavailableError, IndexMissingError
 from t4index.names import alias_name, doc_id
 
 _ids = itertools.count()
@@ -52,15 +53,17 @@ def run(pipeline: Pipeline, *payloads: dict | str) -> BatchResult:
 def stored(es: Any, bucket: str, key: str) -> dict[str, Any] | None:
     """The key's document as the index holds it now (None when there is none)."""
     # 503: the index exists but its shard is still starting
-    resp = es.options(ignore_status=(404, 503), max_retries=0).get(
-        index=alias_name(bucket), id=doc_id(bucket, key))
-    return resp["_source"] if resp.get("found") else None
+    try:
+        docs = es.mget(alias_name(bucket), [doc_id(bucket, key)])
+    except (IndexMissingError, EngineUnavailableError):
+        return None
+    return docs[0].get("_source") if docs and docs[0].get("found") else None
 
 
 def live_view(es: Any, bucket: str) -> dict[str, str]:
     """{key: text} of the documents that are not tombstones."""
-    es.indices.refresh(index=alias_name(bucket))
-    resp = es.search(index=alias_name(bucket), size=10_000,
-                     query={"bool": {"must_not": [{"term": {F.DELETED: True}}]}},
-                     source_includes=[F.KEY, F.TEXT])
+    es.refresh(alias_name(bucket))
+    resp = es.search({"size": 10_000, "_source": [F.KEY, F.TEXT],
+                      "query": {"bool": {"must_not": [{"term": {F.DELETED: True}}]}}},
+                     alias_name(bucket))
     return {h["_source"][F.KEY]: h["_source"].get(F.TEXT, "") for h in resp["hits"]["hits"]}

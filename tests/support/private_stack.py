@@ -1,4 +1,5 @@
-"""A private Elasticsearch and Tika, on their own ports and folder, that a test may stop.
+"""A private engine (the stack's: Elasticsearch or OpenSearch) and Tika, on their own ports
+and folder, that a test may stop.
 
 The shared stack serves every other test at the same time, so fault tests never stop it.
 """
@@ -35,7 +36,8 @@ class PrivateService:
 
 def private_settings(home: Path) -> StackSettings:
     base = StackSettings.from_env()
-    return replace(base, home=home, es_port=free_port(), tika_port=free_port())
+    return replace(base, home=home, es_port=free_port(), tika_port=free_port(),
+                   engine_proxy_port=free_port())
 
 
 def private_elasticsearch(settings: StackSettings) -> tuple[PrivateService, dict[str, str]]:
@@ -43,7 +45,9 @@ def private_elasticsearch(settings: StackSettings) -> tuple[PrivateService, dict
                    settings.run_dir):
         folder.mkdir(parents=True, exist_ok=True)
     settings.home.chmod(0o755)
-    spec = services.elasticsearch_spec(settings)
+    (spec,) = services.engine_specs(settings)
+    if settings.engine == "opensearch":  # loopback, no security plugin: no proxy needed here
+        return PrivateService(spec, settings.engine_url), {}
     return PrivateService(spec, settings.es_url), settings.credentials()
 
 

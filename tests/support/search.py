@@ -23,7 +23,7 @@ def keys(es: Any, bucket: str, **kwargs: Any) -> set[str]:
 
 @pytest.fixture(scope="module")
 def routes(endpoints: Any) -> Iterator[Callable[[str], Any]]:
-    """``routes(name)``: configure t4 for ``"direct"`` (Elasticsearch) or ``"api"`` (the
+    """``routes(name)``: configure t4 for ``"direct"`` (the engine) or ``"api"`` (the
     stack's SigV4 search API); returns the boto3 session to give ``t4.Bucket``."""
     settings = StackSettings.from_env()
     (access_key, entry), = services.search_api_callers(settings).items()
@@ -32,12 +32,12 @@ def routes(endpoints: Any) -> Iterator[Callable[[str], Any]]:
     mp = pytest.MonkeyPatch()
 
     def use(route: str) -> Any:
-        for var in ("T4_ES_URL", "T4_SEARCH_API_URL", "T4_ES_USERNAME", "T4_ES_PASSWORD"):
+        direct = {k: v for k, v in endpoints.es_env().items() if k.startswith("T4_ES_")}
+        for var in ("T4_SEARCH_API_URL", *direct):
             mp.delenv(var, raising=False)
         if route == "direct":
-            mp.setenv("T4_ES_URL", endpoints.es_url)
-            mp.setenv("T4_ES_USERNAME", endpoints.es_username or "")
-            mp.setenv("T4_ES_PASSWORD", endpoints.es_password or "")
+            for var, value in direct.items():  # the engine's settings, SigV4 included
+                mp.setenv(var, value)
             return None
         mp.setenv("T4_SEARCH_API_URL", settings.search_api_url)
         return session

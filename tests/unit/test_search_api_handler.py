@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
 
 from infra.local.worker import LambdaContext
 from lambdas.search import app
@@ -21,6 +19,7 @@ from lambdas.search.service import SearchService
 from lambdas.search.settings import Settings
 from lambdas.search.shape import dumps, page_body
 from t4index.engine import EngineConfig
+from t4index.errors import EngineTimeoutError, EngineUnavailableError
 from t4index.query import Cursor, Facets, Hit, SearchPage
 
 ALICE = Caller("arn:aws:iam::111122223333:user/alice", "111122223333", "AIDAALICE", "AKALICE")
@@ -251,18 +250,18 @@ def test_settings_from_env() -> None:
 # --- the handler with a stand-in cluster ----------------------------------------------------
 
 class FailingEs:
-    """Answers like a cluster that fails in one given way."""
+    """Answers like an engine that fails in one given way (its errors already typed)."""
 
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
 
-    def options(self, **_: Any) -> FailingEs:
+    def with_timeout(self, seconds: float) -> FailingEs:
         return self
 
-    def open_point_in_time(self, **_: Any) -> Any:
+    def open_pit(self, *_: Any) -> Any:
         raise self.exc
 
-    def search(self, **_: Any) -> Any:  # the first page is a plain search
+    def search(self, *_: Any) -> Any:  # the first page is a plain search
         raise self.exc
 
 
@@ -293,8 +292,9 @@ def service(es: Any) -> SearchService:
 
 
 @pytest.mark.parametrize(("exc", "status", "message"), [
-    (TransportConnectionError("refused"), 503, "cannot be reached"),
-    (ConnectionTimeout("slow"), 504, "time budget"),
+    (EngineUnavailableError("refused"), 503, "cannot be reached"),
+    (EngineUnavailableError("busy", status=429), 503, "overloaded"),
+    (EngineTimeoutError("slow"), 504, "time budget"),
     (RuntimeError("bug with a secret inside"), 500, "internal error"),
 ])
 def test_cluster_failures_answer_without_detail(exc: BaseException, status: int,

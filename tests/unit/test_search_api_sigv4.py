@@ -69,7 +69,7 @@ def signed(body: bytes = b'{"buckets": ["b"]}', key: str = "AKIDALICE",
 def check(headers: Mapping[str, list[str]], body: bytes, credentials_file: Path,
           url: str = URL) -> Any:
     return verify_signature("POST", url, headers, body, load_credentials(credentials_file),
-                            REGION)
+                            REGION, service="execute-api")
 
 
 def test_a_botocore_signature_is_accepted(credentials_file: Path) -> None:
