@@ -61,8 +61,10 @@ def conditional_update(alias: str, current: Current, fields: dict[str, Any]) -> 
             "if_seq_no": current.seq_no, "if_primary_term": current.primary_term}
 
 
-def read_current(es: Any, index: str, doc_ids: list[str], fields: list[str]) -> dict[str, Current]:
-    """The stored documents (only ``fields`` of their source) with their seq_no/primary_term."""
+def read_current(es: Any, index: str, doc_ids: list[str],
+                 fields: list[str] | None) -> dict[str, Current]:
+    """The stored documents (only ``fields`` of their source; None: all of it) with their
+    seq_no/primary_term."""
     if not doc_ids:
         return {}
     out = {}

@@ -5,8 +5,10 @@ Accepted shapes, each decoded by one explicit step:
 - an S3 notification (``{"Records": [{"eventSource": "aws:s3", ...}]}``), directly or as
   the body of an SQS message;
 - an SNS envelope inside an SQS message, whose ``Message`` string is the S3 notification;
-- an EventBridge event (``"source": "aws.s3"``, ``detail-type`` "Object Created" /
-  "Object Deleted"), directly or inside SQS;
+- an EventBridge event (``"source": "aws.s3"``, ``detail-type`` "Object Created",
+  "Object Deleted", "Object Tags Added/Deleted", "Object Restore
+  Initiated/Completed/Expired", "Object Storage Class Changed", "Object Access Tier
+  Changed"), directly or inside SQS;
 - ``s3:TestEvent`` (sent when a bucket's notification configuration is set): ignored.
 
 Keys arrive URL-encoded (``a b+c`` as ``a+b%2Bc``); ``_decode_key`` is the one place
@@ -21,7 +23,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-Kind = Literal["created", "removed", "delete_marker", "expired", "other"]
+Kind = Literal["created", "removed", "delete_marker", "expired", "tagging", "restore",
+               "transition", "other"]
+"""What happened. The indexer reads the key's state whatever the kind; ``tagging``,
+``restore`` and ``transition`` usually change only the tags, restore state or storage
+class, which are updated without extraction (``indexer.freshness.described_only``)."""
 
 
 class EventParseError(ValueError):
@@ -69,7 +75,28 @@ def _kind_of_notification(name: str) -> Kind:
         return "removed"
     if name.startswith("LifecycleExpiration:"):
         return "delete_marker" if name.endswith("DeleteMarkerCreated") else "expired"
+    if name.startswith("ObjectTagging:"):
+        return "tagging"
+    if name.startswith("ObjectRestore:"):
+        return "restore"
+    if name in ("LifecycleTransition", "IntelligentTiering"):
+        return "transition"
     return "other"
+
+
+_EVENTBRIDGE_KINDS: dict[str, Kind] = {
+    "Object Created": "created",
+    "Object Tags Added": "tagging",
+    "Object Tags Deleted": "tagging",
+    "Object Restore Initiated": "restore",
+    "Object Restore Completed": "restore",
+    "Object Restore Expired": "restore",
+    "Object Storage Class Changed": "transition",
+    "Object Access Tier Changed": "transition",
+}
+EVENTBRIDGE_TYPES: tuple[str, ...] = (*_EVENTBRIDGE_KINDS, "Object Deleted")
+"""The EventBridge ``detail-type`` values this indexer follows (the deployment's rule
+pattern lists exactly these)."""
 
 
 def _from_record(record: dict[str, Any]) -> ObjectEvent:
@@ -100,13 +127,10 @@ def _from_eventbridge(event: dict[str, Any]) -> ObjectEvent:
         key = obj["key"]
     except (KeyError, TypeError) as exc:
         raise EventParseError(f"EventBridge S3 event without {exc}") from exc
-    if detail_type == "Object Created":
-        kind: Kind = "created"
-    elif detail_type == "Object Deleted":
+    kind: Kind = _EVENTBRIDGE_KINDS.get(detail_type, "other")
+    if detail_type == "Object Deleted":
         marker = detail.get("deletion-type") == "Delete Marker Created"
         kind = "delete_marker" if marker else "removed"
-    else:
-        kind = "other"
     reason = detail.get("reason") or ""
     return ObjectEvent(
         bucket=bucket,
@@ -126,7 +150,7 @@ def parse_payload(payload: Any) -> list[ObjectEvent]:
 
     Returns:
         The events in payload order; ``[]`` for ``s3:TestEvent`` and for event kinds
-        this indexer does not follow (restore, replication, tagging ...).
+        this indexer does not follow (replication, ACL changes ...).
     Raises:
         EventParseError: the payload is none of the accepted shapes.
     """

@@ -6,12 +6,26 @@ else. A document is **current** when everything it records from S3 matches S3
 now, and its extraction is final and made by this extractor version:
 
 - what S3 says of the object: etag, size, version id, last modified, content type,
-  the ``helium`` header and every other ``x-amz-meta-*`` header. The document
-  stores a digest of them (``source_digest``), so comparing costs one string;
+  the ``helium`` header and every other ``x-amz-meta-*`` header (its **content**
+  half), and its tags, storage class and restore state (its **described** half:
+  what can change without a new object). The document stores a digest of both
+  halves (``source_digest``, ``<content>.<described>``), so comparing costs one string;
 - the extraction outcome is final (``t4index.outcomes``): a document that records
   ``unavailable`` (Tika or S3 were down) is never current;
 - the extractor version is this one (``unreadable`` objects excepted: no
-  extractor reads them).
+  extractor reads them; and an archived object's text, extracted before it was
+  archived or from a restored copy, stays current: it cannot be read again).
+
+When only the described half changed (a tag set, a lifecycle transition, a
+restore started or expired) and the stored extraction can be kept
+(:func:`described_only`), the indexer updates those fields in place and runs no
+extraction. A restore that makes an ``unreadable`` object readable is not such a
+change: its extraction is not current, so it is extracted.
+
+Listings carry no tags, storage class or restore state: a change of those is seen
+through its event (``s3:ObjectTagging:*``, ``s3:ObjectRestore:*``,
+``s3:LifecycleTransition``) or whenever the state is read again (``confirm`` below,
+``t4-backfill --force``).
 
 A listing (ListObjectsV2, an inventory, ListObjectVersions) carries no content
 type or metadata, and its last modified has whole seconds. It proves a document
@@ -44,7 +58,7 @@ as the indexed one is caught by its own event, not by a listing."""
 
 FIELDS: list[str] = [F.ETAG, F.SIZE, F.VERSION_ID, F.LAST_MODIFIED, F.DELETED, F.SEQUENCER,
                      F.EXTRACTOR_VERSION, F.EXTRACTION_STATUS, F.SOURCE_DIGEST, F.OBSERVED_AT,
-                     F.IS_LATEST, F.KEY]
+                     F.IS_LATEST, F.KEY, F.RESTORE]
 """The stored fields the rule reads (``_source`` includes for ``mget``/scans)."""
 
 NULL_VERSION = "null"
@@ -57,25 +71,68 @@ def _content_type(value: str | None) -> str | None:
     return (value or "").split(";", 1)[0].strip().lower() or None
 
 
+def _digest(record: Mapping[str, Any]) -> str:
+    text = json.dumps(record, sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
 def source_digest(state: ObjectState) -> str:
     """A digest of everything a document records from S3 about ``state``.
 
-    Metadata names are compared case-insensitively (S3 lower-cases them); values as given.
+    Metadata names are compared case-insensitively (S3 lower-cases them); values
+    as given; tag keys are case sensitive. Unknown tags (None: the role may not
+    read them) differ from no tags.
 
     Returns:
-        A hex string.
+        ``<content>.<described>``: two hex strings (see the module's docstring).
     """
-    record = {
+    content = {
         "etag": normalize_etag(state.etag),
         "size": state.size,
         "version_id": state.version_id,
         "last_modified": to_es_date(state.last_modified) if state.last_modified else None,
         "content_type": _content_type(state.content_type),
         "metadata": sorted((k.lower(), v) for k, v in state.metadata.items()),
-        "unreadable": bool(state.unreadable),
+        "unreadable": bool(state.unreadable) and not state.archived,
     }
-    text = json.dumps(record, sort_keys=True, ensure_ascii=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    described = {
+        "tags": sorted(state.tags.items()) if state.tags is not None else None,
+        "storage_class": storage_class(state),
+        "restore": state.restore,
+        "archived": state.archived,
+    }
+    return f"{_digest(content)}.{_digest(described)}"
+
+
+def storage_class(state: ObjectState) -> str:
+    """The state's storage class as documents record it (S3 names none for STANDARD)."""
+    return state.storage_class or "STANDARD"
+
+
+def described_only(stored: Mapping[str, Any] | None, state: ObjectState,
+                   extractor_version: str) -> bool:
+    """Whether ``state`` differs from the stored document in its described half only
+    (tags, storage class, restore state), with an extraction that can be kept.
+
+    Kept: a current outcome of a readable object; any final outcome of an archived
+    one (its text came from before the archive, or from a restored copy). Not kept:
+    an ``unreadable`` outcome once the object can be read.
+    """
+    if stored is None or stored.get(F.DELETED) or not state.exists:
+        return False
+    digest = str(stored.get(F.SOURCE_DIGEST) or "")
+    if "." not in digest or digest.split(".")[0] != source_digest(state).split(".")[0]:
+        return False
+    return _outcome_kept(stored, state, extractor_version)
+
+
+def _outcome_kept(stored: Mapping[str, Any], state: ObjectState, extractor_version: str) -> bool:
+    status = stored.get(F.EXTRACTION_STATUS)
+    if state.archived:
+        return outcomes.is_final(status)
+    if status == outcomes.UNREADABLE:
+        return bool(state.unreadable)
+    return outcome_current(stored, extractor_version)
 
 
 def outcome_current(stored: Mapping[str, Any], extractor_version: str) -> bool:
@@ -97,7 +154,7 @@ def state_current(stored: Mapping[str, Any] | None, state: ObjectState,
     if stored.get(F.DELETED):
         return False
     return (stored.get(F.SOURCE_DIGEST) == source_digest(state)
-            and outcome_current(stored, extractor_version))
+            and _outcome_kept(stored, state, extractor_version))
 
 
 def settle_stamp(stored: Mapping[str, Any] | None, state: ObjectState) -> dict[str, Any] | None:

@@ -60,6 +60,11 @@ class LatestOnly:
                                                    pipeline.extractor_version):
             stamp = freshness.settle_stamp(current.source, state)
             return [bulk.conditional_update(alias, current, stamp)] if stamp else []
+        if not entry.force and freshness.described_only(current.source, state,
+                                                        pipeline.extractor_version):
+            described = pipeline.described_document(alias, state, entry, current)
+            if described is not None:  # tags, storage class, restore: no extraction
+                return [bulk.conditional_index(alias, current, described)]
         try:
             doc = pipeline.document(state, entry, head=head, current=current)
         except RetryLater as retry:

@@ -49,6 +49,12 @@ log = logging.getLogger("t4.indexer")
 MIN_OBJECT_MS = 1_000
 """An object is started only with at least this much time left before the safety margin."""
 
+RESTORED, EXPIRED = "restored", "expired"
+DESCRIBED_FIELDS = (F.TAGS, F.TAGS_KV, F.META_TEXT, F.STORAGE_CLASS, F.RESTORE,
+                    F.SOURCE_DIGEST, F.OBSERVED_AT, F.INDEXED_AT)
+"""What a change of tags, storage class or restore state rewrites (``meta_text`` holds the
+tags' words too); every other field, the extracted text first, is kept."""
+
 
 
 class ExtractionLike(Protocol):
@@ -151,6 +157,45 @@ class Pipeline:
         """Whether the index holds every version (``indexer.modes``)."""
         return self.mode.all_versions
 
+    @staticmethod
+    def _common(state: ObjectState, entry: KeyWork, is_latest: bool = True,
+                restore: str | None = None) -> dict[str, Any]:
+        """The fields of ``state``'s document that come from S3 (all but the extraction)."""
+        helium = state.helium
+        amz = {k: v for k, v in state.metadata.items() if k != "helium"}
+        return dict(
+            bucket=state.bucket, key=state.key, version_id=state.version_id, size=state.size,
+            etag=state.etag, last_modified=state.last_modified, content_type=state.content_type,
+            user_meta=helium.value.get("user_meta"), amz_meta=amz, sequencer=entry.sequencer,
+            is_latest=is_latest, meta_status=helium.status, meta_error=helium.problem,
+            meta_raw=helium.raw if helium.status == "unreadable" else None,
+            source_digest=freshness.source_digest(state), observed_at=state.observed_at,
+            tags=state.tags, storage_class=freshness.storage_class(state),
+            restore=restore or state.restore,
+        )
+
+    def described_document(self, alias: str, state: ObjectState, entry: KeyWork,
+                           current: bulk.Current) -> dict[str, Any] | None:
+        """The stored document with new tags, storage class and restore state, when only
+        those changed (``freshness.described_only``): the extraction is kept, none runs.
+
+        The whole stored document is read and written back (conditionally on
+        ``current``'s token): a partial update would merge the old tags into the new.
+
+        Returns:
+            The document, or None when the stored one is gone (extract instead).
+        """
+        found = bulk.read_current(self.es, alias, [current.doc_id], None).get(current.doc_id)
+        if found is None or found.source is None:
+            return None
+        stored = found.source
+        expired = (state.archived and state.restore is None
+                   and stored.get(F.RESTORE) in (RESTORED, EXPIRED))
+        fresh = build_document(**self._common(state, entry, stored.get(F.IS_LATEST, True),
+                                              restore=EXPIRED if expired else None))
+        doc = {**stored, **{name: fresh.get(name) for name in DESCRIBED_FIELDS}}
+        return {name: value for name, value in doc.items() if value is not None}
+
     def document(self, state: ObjectState, entry: KeyWork, is_latest: bool = True,
                   head: bytes | None = None, current: bulk.Current | None = None
                   ) -> dict[str, Any]:
@@ -163,16 +208,7 @@ class Pipeline:
         if not state.exists:
             return build_document(bucket=entry.bucket, key=entry.key, deleted=True,
                                   sequencer=entry.sequencer, is_latest=True)
-        helium = state.helium
-        amz = {k: v for k, v in state.metadata.items() if k != "helium"}
-        common = dict(
-            bucket=state.bucket, key=state.key, version_id=state.version_id, size=state.size,
-            etag=state.etag, last_modified=state.last_modified, content_type=state.content_type,
-            user_meta=helium.value.get("user_meta"), amz_meta=amz, sequencer=entry.sequencer,
-            is_latest=is_latest, meta_status=helium.status, meta_error=helium.problem,
-            meta_raw=helium.raw if helium.status == "unreadable" else None,
-            source_digest=freshness.source_digest(state), observed_at=state.observed_at,
-        )
+        common = self._common(state, entry, is_latest)
         if state.unreadable:
             return build_document(**common, extraction_status=outcomes.UNREADABLE,
                                   extraction_error=state.unreadable)

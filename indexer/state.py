@@ -7,6 +7,7 @@ writes that (with optimistic concurrency, see ``indexer.pipeline``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +16,12 @@ from indexer.errors import TransientError
 from indexer.source import ObjectGone, ObjectUnreadable, SourceUnavailable, translate
 from t4index import helium as helium_codec
 from t4index.retry import RetryPolicy
+from t4index.s3 import ARCHIVED_CLASSES, restore_state, tags_from_tagset
 
-ARCHIVED_CLASSES = {"GLACIER", "DEEP_ARCHIVE"}
+log = logging.getLogger("t4.indexer")
+
+ARCHIVED_TIERS = frozenset({"ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS"})
+"""``ArchiveStatus`` values of Intelligent-Tiering objects that must be restored to be read."""
 RETRY = RetryPolicy(max_attempts=3)
 """The one retry layer of these reads (the indexer's S3 client has botocore's off)."""
 
@@ -37,6 +42,9 @@ class ObjectState:
     storage_class: str | None = None
     unreadable: str | None = None  # why the content cannot be read (not retried)
     observed_at: datetime | None = None  # when the read that produced this state started
+    tags: dict[str, str] | None = None  # the object's tags; None: not known (not allowed to read)
+    restore: str | None = None  # ``ongoing`` / ``restored`` (``t4index.s3.restore_state``) / None
+    archived: bool = False  # in an archive storage class or tier, with no restored copy
 
     @property
     def helium(self) -> helium_codec.Helium:
@@ -62,21 +70,58 @@ PROBE_BYTES = 64 * 1024
 """What ``probe_state`` reads: the extractor's first read, so a small object costs one GET."""
 
 
-def _from_response(bucket: str, key: str, resp: dict[str, Any], size: int | None,
+def read_tags(s3: Any, bucket: str, key: str, version_id: str | None,
+              tag_count: Any) -> dict[str, str] | None:
+    """The object's tags by GetObjectTagging, skipped when the GET/HEAD answer says
+    it has none (``TagCount`` absent or 0: S3 sends ``x-amz-tagging-count`` only for
+    tagged objects).
+
+    Returns:
+        The tags; None when the role may not read them (the document then records
+        none, and says nothing of them either way).
+    Raises:
+        TransientError: throttling, 5xx or a connection failure.
+    """
+    if not tag_count:
+        return {}
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        kwargs["VersionId"] = version_id
+    try:
+        answer = RETRY.call(lambda: s3.get_object_tagging(**kwargs))
+    except Exception as exc:  # noqa: BLE001 - classified by the one S3 error table
+        error = _classify(exc, f"tags of s3://{bucket}/{key}")
+        if isinstance(error, ObjectGone):
+            return {}
+        if isinstance(error, ObjectUnreadable):
+            log.warning("%s; grant s3:GetObjectTagging (and s3:GetObjectVersionTagging) "
+                        "to index tags", error)
+            return None
+        raise error from exc
+    return tags_from_tagset(answer.get("TagSet"))
+
+
+def _from_response(s3: Any, bucket: str, key: str, resp: dict[str, Any], size: int | None,
                    observed_at: datetime) -> ObjectState:
     storage = resp.get("StorageClass")
     unreadable = None
-    restore = resp.get("Restore") or ""
-    if storage in ARCHIVED_CLASSES and 'ongoing-request="false"' not in restore:
-        unreadable = f"archived in storage class {storage}; restore it to index its content"
+    restore = restore_state(resp.get("Restore"))
+    archived = restore != "restored" and (storage in ARCHIVED_CLASSES
+                                          or resp.get("ArchiveStatus") in ARCHIVED_TIERS)
+    if archived:
+        where = storage if storage in ARCHIVED_CLASSES else resp.get("ArchiveStatus")
+        unreadable = f"archived in storage class {where}; restore it to index its content"
     if resp.get("SSECustomerAlgorithm"):
         unreadable = "encrypted with a customer-provided key (SSE-C)"
+    version_id = resp.get("VersionId")
     return ObjectState(
-        bucket=bucket, key=key, exists=True, version_id=resp.get("VersionId"), size=size,
+        bucket=bucket, key=key, exists=True, version_id=version_id, size=size,
         etag=resp.get("ETag"), last_modified=resp.get("LastModified"),
         content_type=resp.get("ContentType"),
         metadata={k.lower(): v for k, v in (resp.get("Metadata") or {}).items()},
-        storage_class=storage, unreadable=unreadable, observed_at=observed_at)
+        storage_class=storage, unreadable=unreadable, observed_at=observed_at,
+        tags=read_tags(s3, bucket, key, version_id, resp.get("TagCount")),
+        restore=restore, archived=archived)
 
 
 def probe_state(s3: Any, bucket: str, key: str, version_id: str | None = None,
@@ -119,7 +164,7 @@ def probe_state(s3: Any, bucket: str, key: str, version_id: str | None = None,
         raise error from exc
     content_range = resp.get("ContentRange") or ""
     size = int(content_range.rsplit("/", 1)[1]) if "/" in content_range else len(prefix)
-    return _from_response(bucket, key, resp, size, started), prefix
+    return _from_response(s3, bucket, key, resp, size, started), prefix
 
 
 def head_state(s3: Any, bucket: str, key: str, version_id: str | None = None) -> ObjectState:
@@ -146,4 +191,4 @@ def head_state(s3: Any, bucket: str, key: str, version_id: str | None = None) ->
             return ObjectState(bucket, key, exists=True, version_id=version_id,
                                unreadable=f"{error.reason} on HEAD", observed_at=started)
         raise error from exc
-    return _from_response(bucket, key, head, head.get("ContentLength"), started)
+    return _from_response(s3, bucket, key, head, head.get("ContentLength"), started)

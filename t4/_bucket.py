@@ -8,7 +8,7 @@ progress is reported to an optional callback, called from the caller's thread.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import closing
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from t4._errors import (
     DeleteError,
     DeleteFailure,
     InvalidLocationError,
+    MetadataError,
     NotFoundError,
     S3Error,
     TransferError,
@@ -34,7 +35,7 @@ from t4._paths import check_key, folder_prefix, is_folder_marker, parse_bucket_u
 from t4index import content_types
 from t4index.query import DEFAULT_PAGE_SIZE
 from t4index.retry import RetryPolicy, s3_client_config
-from t4index.s3 import normalize_etag
+from t4index.s3 import check_tags, encode_tagging, normalize_etag, tags_from_tagset
 
 DEFAULT_MAX_WORKERS = 16
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -410,11 +411,27 @@ class Bucket:
 
     # --- writing ----------------------------------------------------------------------------
 
+    @staticmethod
+    def _tagging(tags: Mapping[str, Any] | None, where: str) -> dict[str, str]:
+        """``{"Tagging": ...}`` for a PUT with ``tags`` (empty for None).
+
+        Raises:
+            MetadataError: the tags break S3's rules (nothing is uploaded).
+        """
+        if tags is None:
+            return {}
+        try:
+            checked = check_tags(tags, where)
+        except ValueError as exc:
+            raise MetadataError(str(exc)) from None
+        return {"Tagging": encode_tagging(checked)} if checked else {}
+
     def _upload(self, key: str, path: Path, metadata: dict[str, str],
-                content_type: str) -> tuple[int, str | None]:
+                content_type: str, tagging: Mapping[str, str] | None = None
+                ) -> tuple[int, str | None]:
         """PUT one local file (multipart above 64 MiB); returns its size and version id."""
         size = path.stat().st_size
-        extra = {"Metadata": metadata, "ContentType": content_type}
+        extra = {"Metadata": metadata, "ContentType": content_type, **(tagging or {})}
         if size <= MULTIPART_THRESHOLD:
 
             def attempt() -> Any:
@@ -436,14 +453,16 @@ class Bucket:
 
     def put_file(
         self, key: str, path: str | os.PathLike[str], meta: dict[str, Any] | None = None,
-        *, content_type: str | None = None,
+        *, content_type: str | None = None, tags: Mapping[str, Any] | None = None,
     ) -> str | None:
         """Upload the local file ``path`` to ``key``, with user metadata ``meta``.
 
         The content type is ``content_type``, else guessed from the file name (the
         standard library's table plus notebooks, Parquet, JSON Lines, NumPy ...:
         ``t4index.content_types``; ``a.csv.gz`` is ``application/gzip``); ``helium``
-        is ``{"user_meta": meta}``, as the original client wrote it.
+        is ``{"user_meta": meta}``, as the original client wrote it. ``tags`` are
+        set as the object's S3 tags (at most 10; values are text: numbers and
+        booleans are written as text).
 
         Returns:
             The new version id on a versioned bucket, else None.
@@ -451,6 +470,7 @@ class Bucket:
         Raises:
             MetadataTooLargeError: ``meta`` would take the object over S3's 2 KB
                 of user metadata (checked before any upload).
+            MetadataError: ``tags`` break S3's tag rules (checked before any upload).
             FileNotFoundError, IsADirectoryError: ``path`` is not a file.
             AccessDeniedError, NotFoundError (no bucket), S3Error.
         """
@@ -459,17 +479,19 @@ class Bucket:
         if src.is_dir():
             raise IsADirectoryError(f"{str(src)!r} is a folder; use put_dir")
         metadata = _meta.encode(_meta.build_helium(meta), describe(self.name, key))
+        tagging = self._tagging(tags, describe(self.name, key))
         if not src.is_file():
             raise FileNotFoundError(f"no such local file: {str(src)!r}")
-        return self._upload(key, src, metadata, _content_type(src, content_type))[1]
+        return self._upload(key, src, metadata, _content_type(src, content_type), tagging)[1]
 
-    def put(self, key: str, obj: Any, meta: dict[str, Any] | None = None) -> str | None:
+    def put(self, key: str, obj: Any, meta: dict[str, Any] | None = None, *,
+            tags: Mapping[str, Any] | None = None) -> str | None:
         """Serialize ``obj`` by its type (and the key's extension) and store it at ``key``.
 
         dict/list/numbers -> JSON, str -> UTF-8 text, bytes -> raw,
         DataFrame -> Parquet (CSV/TSV for ``.csv``/``.tsv`` keys), ndarray -> ``.npy``.
         The format and ``meta`` are recorded in ``helium`` as the original
-        client recorded them.
+        client recorded them; ``tags`` become the object's S3 tags (as in ``put_file``).
 
         Returns:
             The new version id on a versioned bucket, else None.
@@ -477,17 +499,36 @@ class Bucket:
         Raises:
             FormatError: no format handles ``obj``.
             MetadataTooLargeError: the metadata would exceed 2 KB (nothing uploaded).
+            MetadataError: ``tags`` break S3's tag rules (nothing uploaded).
             AccessDeniedError, NotFoundError (no bucket), S3Error.
         """
         key = self._write_key(key)
         fmt = _formats.for_object(obj, key)
         helium = _meta.build_helium(meta, fmt.helium(), fmt.name)
         metadata = _meta.encode(helium, describe(self.name, key))
+        tagging = self._tagging(tags, describe(self.name, key))
         data = fmt.dumps(obj)
         resp = self._call(lambda: self._client.put_object(
             Bucket=self.name, Key=key, Body=data, Metadata=metadata, ContentType=fmt.content_type,
+            **tagging,
         ), key)
         return resp.get("VersionId")
+
+    def get_tags(self, key: str, *, version_id: str | None = None) -> dict[str, str]:
+        """The S3 tags of the object ``key`` (or of one version of it).
+
+        Returns:
+            ``{tag key: value}`` in S3's order (``{}`` when it has none).
+
+        Raises:
+            NotFoundError: no such bucket, key or version.
+            AccessDeniedError: the caller may not read the tags (``s3:GetObjectTagging``).
+            S3Error: any other S3 error.
+        """
+        key, version_id = self._file_key(key, version_id)
+        resp = self._call(lambda: self._client.get_object_tagging(
+            **self._target(key, version_id)), key, version_id)
+        return tags_from_tagset(resp.get("TagSet"))
 
     def put_dir(
         self,
@@ -497,13 +538,14 @@ class Bucket:
         *,
         progress: ProgressCallback | None = None,
         content_type: str | None = None,
+        tags: Mapping[str, Any] | None = None,
     ) -> int:
         """Upload every file under the local ``folder`` to ``prefix/<relative path>``.
 
         ``prefix`` is a folder whether or not it ends with ``/`` (``""`` is the
         bucket's top). Each file's content type is ``content_type`` when given, else
-        guessed from its name as ``put_file`` does. Every file gets ``meta``; the size
-        limit is checked
+        guessed from its name as ``put_file`` does. Every file gets ``meta`` and the
+        S3 tags ``tags``; the size and tag limits are checked
         before any upload. Files are uploaded concurrently; ``progress`` is
         called after each one. Symbolic links to folders are not followed.
 
@@ -512,7 +554,7 @@ class Bucket:
 
         Raises:
             NotADirectoryError, FileNotFoundError: ``folder`` is not a folder.
-            MetadataTooLargeError: before any upload.
+            MetadataTooLargeError, MetadataError (``tags``): before any upload.
             TransferError: some files failed (all are listed; the others are uploaded).
         """
         src = Path(folder)
@@ -522,6 +564,7 @@ class Bucket:
             raise NotADirectoryError(f"{str(src)!r} is not a folder; use put_file")
         base = folder_prefix(prefix)
         metadata = _meta.encode(_meta.build_helium(meta), describe(self.name, base + "*"))
+        tagging = self._tagging(tags, describe(self.name, base + "*"))
         plan = [(base + rel, path) for rel, path in local_files(src)]
         for key, _ in plan:
             self._write_key(key)
@@ -529,7 +572,7 @@ class Bucket:
 
         def work(item: tuple[str, Path]) -> int:
             return self._upload(item[0], item[1], metadata,
-                                _content_type(item[1], content_type))[0]
+                                _content_type(item[1], content_type), tagging)[0]
 
         self._run(plan, work, progress, total, lambda item: str(item[1]))
         return len(plan)

@@ -10,7 +10,7 @@ failure, the error is also an instance of it, so callers who know nothing of
     ├── AccessDeniedError(PermissionError)    AccessDenied, HTTP 403
     ├── S3Error                               any other S3 error (``.code``, ``.status``)
     ├── InvalidLocationError(ValueError)      a bucket URL, key or version that cannot be used
-    ├── MetadataError(ValueError)             ``meta=`` that is not a JSON object, or unreadable
+    ├── MetadataError(ValueError)             bad ``meta=`` or ``tags=``, or unreadable metadata
     │   └── MetadataTooLargeError             user metadata over S3's 2 KB, refused before upload
     ├── FormatError(ValueError)               an object that cannot be (de)serialized
     ├── UnsafeKeyError(ValueError)            keys that would write outside a fetch's destination
@@ -59,7 +59,8 @@ class InvalidLocationError(T4Error, ValueError):
 
 
 class MetadataError(T4Error, ValueError):
-    """User metadata that is not a JSON object, or stored metadata that cannot be read."""
+    """User metadata that is not a JSON object, stored metadata that cannot be read, or
+    object tags that break S3's rules (``tags=``)."""
 
 
 class MetadataTooLargeError(MetadataError):

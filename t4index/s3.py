@@ -5,6 +5,11 @@
   outcome into its ``NotFoundError`` / ``AccessDeniedError`` / ``S3Error``; the
   indexer into ``ObjectGone`` / ``ObjectUnreadable`` / ``SourceUnavailable``.
   Neither keeps a table of its own.
+- Object tags: :func:`tags_from_tagset` (a ``TagSet`` answer as a dict),
+  :func:`check_tags` (S3's limits, checked before a request) and
+  :func:`encode_tagging` (the ``Tagging=`` argument of a PUT).
+- Archive states: :func:`restore_state` (the ``Restore`` header as ``ongoing`` /
+  ``restored`` / None) and :data:`ARCHIVED_CLASSES`.
 - Normalisers: :func:`normalize_etag` (S3 quotes ETags in some answers and not in
   others), :func:`last_extension` (the final extension of a key),
   :func:`normalize_extension` (an extension as a user types it),
@@ -18,14 +23,23 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+from urllib.parse import quote
 
 from t4index.retry import THROTTLING_CODES, is_retryable
 
 __all__ = [
+    "ARCHIVED_CLASSES",
+    "MAX_TAGS",
     "S3Failure",
     "S3Outcome",
+    "check_tags",
+    "encode_tagging",
+    "restore_state",
+    "tags_from_tagset",
     "classify_error",
     "is_bucket_name",
     "last_extension",
@@ -146,3 +160,87 @@ def is_bucket_name(name: object, *, legacy: bool = True) -> bool:
     if not isinstance(name, str) or ".." in name:
         return False
     return bool((_LEGACY_BUCKET if legacy else _BUCKET).fullmatch(name))
+
+
+# --- object tags ----------------------------------------------------------------------------
+
+MAX_TAGS = 10
+"""S3 allows at most this many tags on one object."""
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+_TAG_CHARS = re.compile(r"[\w\s+\-=.:/@]*", re.UNICODE)
+
+
+def tags_from_tagset(tagset: Any) -> dict[str, str]:
+    """A ``TagSet`` answer (``[{"Key": k, "Value": v}, ...]``) as ``{k: v}``.
+
+    Returns:
+        The tags in S3's order (keys are case sensitive); ``{}`` for none.
+    """
+    return {str(t["Key"]): str(t.get("Value") or "") for t in tagset or [] if "Key" in t}
+
+
+def check_tags(tags: Mapping[str, Any], where: str) -> dict[str, str]:
+    """``tags`` checked against S3's rules: at most 10, keys 1-128 and values 0-256
+    characters of letters, digits, spaces and ``+ - = . _ : / @``.
+
+    Returns:
+        The tags as strings (numbers and booleans are written as text: S3 tags are strings).
+    Raises:
+        ValueError: a rule is broken; the message names the tag and the rule.
+    """
+    if not isinstance(tags, Mapping):
+        raise ValueError(f"tags for {where} must be a dict of tag key -> value, "
+                         f"got {type(tags).__name__}")
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"{len(tags)} tags for {where}: S3 allows at most {MAX_TAGS}")
+    out: dict[str, str] = {}
+    for key, value in tags.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= MAX_TAG_KEY:
+            raise ValueError(f"tag key {key!r} for {where} must be a string of 1 to "
+                             f"{MAX_TAG_KEY} characters")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        if not isinstance(value, str | int | float) or value is None:
+            raise ValueError(f"tag {key!r} for {where} must have a text value, "
+                             f"got {type(value).__name__}")
+        text = str(value)
+        if len(text) > MAX_TAG_VALUE:
+            raise ValueError(f"tag {key!r} for {where} has a value of {len(text)} characters; "
+                             f"S3 allows at most {MAX_TAG_VALUE}")
+        for part in (key, text):
+            if not _TAG_CHARS.fullmatch(part):
+                raise ValueError(f"tag {key!r}={text!r} for {where}: S3 allows only letters, "
+                                 "digits, spaces and + - = . _ : / @ in tags")
+        out[key] = text
+    return out
+
+
+def encode_tagging(tags: Mapping[str, str]) -> str:
+    """The ``Tagging`` argument of PutObject / upload ExtraArgs (a URL query string).
+
+    Returns:
+        ``"k1=v1&k2=v2"`` with keys and values percent-encoded.
+    """
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in tags.items())
+
+
+# --- archive states ------------------------------------------------------------------------
+
+ARCHIVED_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+"""Storage classes whose objects must be restored before they can be read."""
+
+
+def restore_state(header: str | None) -> str | None:
+    """The ``Restore`` header of a HEAD/GET answer, in short.
+
+    Returns:
+        ``ongoing`` (``ongoing-request="true"``), ``restored`` (a readable copy
+        exists: ``ongoing-request="false", expiry-date=...``) or None (no restore).
+    """
+    text = (header or "").replace(" ", "").lower()
+    if 'ongoing-request="true"' in text:
+        return "ongoing"
+    if 'ongoing-request="false"' in text:
+        return "restored"
+    return None

@@ -52,8 +52,15 @@ DEFAULT_EVENTS: tuple[str, ...] = (
     "s3:ObjectCreated:*",
     "s3:ObjectRemoved:*",
     "s3:LifecycleExpiration:*",
+    "s3:ObjectTagging:*",
+    "s3:ObjectRestore:*",
+    "s3:LifecycleTransition",
+    "s3:IntelligentTiering",
 )
-"""What the indexer needs: expirations are not part of ``s3:ObjectRemoved:*``."""
+"""What the indexer needs: expirations are not part of ``s3:ObjectRemoved:*``; tag
+changes (``ObjectTagging:Put/Delete``), restores (``ObjectRestore:Post/Completed/Delete``)
+and storage class changes update the documents' tags, restore state and storage class
+(a completed restore makes an archived object's content readable, and extracted)."""
 DEFAULT_RULE_ID = "t4-search-indexer"
 
 

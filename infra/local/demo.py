@@ -12,6 +12,7 @@ from pathlib import Path
 
 import boto3
 
+from infra.aws.notifications import DEFAULT_EVENTS
 from infra.local import services
 from infra.local.endpoints import Endpoints
 from infra.local.settings import StackSettings
@@ -49,9 +50,10 @@ def _wire(s3, sqs, bucket: str, queue: str) -> None:
     })["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
+    # the events a deployment subscribes to (created, removed, expired, tags, restores,
+    # storage class changes); moto sends the tagging ones too
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
-        "QueueConfigurations": [{"QueueArn": arn, "Events": [
-            "s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"]}]})
+        "QueueConfigurations": [{"QueueArn": arn, "Events": list(DEFAULT_EVENTS)}]})
 
 
 def print_table(title: str, results) -> None:

@@ -24,6 +24,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from indexer.events import EVENTBRIDGE_TYPES
 from infra.aws.templates import load_template
 
 MOTO_CANNOT_CREATE = frozenset({
@@ -188,7 +189,7 @@ def test_eventbridge_source_routes_the_buckets_events_to_the_queue(aws, code) ->
     pattern = json.loads(rule["EventPattern"])
     assert pattern["source"] == ["aws.s3"]
     assert pattern["detail"]["bucket"]["name"] == ["data-a", "data-b"]
-    assert set(pattern["detail-type"]) == {"Object Created", "Object Deleted"}
+    assert set(pattern["detail-type"]) == set(EVENTBRIDGE_TYPES)
     (target,) = events.list_targets_by_rule(Rule=rule_name)["Targets"]
     assert target["Arn"] == stack["outputs"]["EventQueueArn"]
     dlq = aws("sqs").get_queue_attributes(

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from infra.aws.notifications import DEFAULT_EVENTS
+
 T = TypeVar("T")
 
 
@@ -37,13 +39,11 @@ def queue_arn(sqs: Any, url: str) -> str:
         "Attributes"]["QueueArn"]
 
 
-def notify_queue(s3: Any, bucket: str, arn: str) -> None:
-    """Send the bucket's object-created, removed and expiration events to the queue."""
+def notify_queue(s3: Any, bucket: str, arn: str, events: list[str] | None = None) -> None:
+    """Send the bucket's events to the queue: those a deployment subscribes to
+    (``infra.aws.notifications.DEFAULT_EVENTS``) unless ``events`` names others."""
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
-        "QueueConfigurations": [{
-            "QueueArn": arn,
-            "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"],
-        }]})
+        "QueueConfigurations": [{"QueueArn": arn, "Events": list(events or DEFAULT_EVENTS)}]})
 
 
 def queue_depth(sqs: Any, url: str) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from indexer.events import EVENTBRIDGE_TYPES
 from indexer.settings import Settings
 from infra.aws import sizing
 from infra.aws.templates import TEMPLATE_DIR, load_template, template_paths
@@ -104,7 +105,8 @@ def test_roles_are_least_privilege(template) -> None:
 
 def test_indexer_may_only_read_the_listed_buckets(pipeline) -> None:
     by_sid = {s["Sid"]: s for s in _statements(pipeline)}
-    assert set(by_sid["ReadObjects"]["Action"]) == {"s3:GetObject", "s3:GetObjectVersion"}
+    assert set(by_sid["ReadObjects"]["Action"]) == {
+        "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"}
     assert set(by_sid["ConsumeQueue"]["Action"]) == {
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
         "sqs:GetQueueAttributes"}
@@ -507,3 +509,10 @@ def test_runtime_is_an_amazon_linux_2023_python_the_package_is_built_for() -> No
     assert (major, minor) >= (3, 12)  # python3.11 runs on Amazon Linux 2 (end of life)
     lock_header = build_lambda.LOCK_FILE.read_text().splitlines()[0]
     assert build_lambda.RUNTIME in lock_header
+
+
+def test_the_eventbridge_rule_routes_exactly_the_event_types_the_indexer_follows(pipeline) -> None:
+    pattern = pipeline["Resources"]["EventBridgeRule"]["Properties"]["EventPattern"]
+    assert set(pattern["detail-type"]) == set(EVENTBRIDGE_TYPES)
+    assert {"Object Tags Added", "Object Restore Completed",
+            "Object Storage Class Changed"} <= set(pattern["detail-type"])

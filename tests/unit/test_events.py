@@ -16,6 +16,11 @@ KEY = "a b+c/ü.txt"
     ("s3_delete_marker", "delete_marker", "ObjectRemoved:DeleteMarkerCreated"),
     ("s3_lifecycle_expiration", "expired", "LifecycleExpiration:Delete"),
     ("s3_lifecycle_expiration_marker", "delete_marker", "LifecycleExpiration:DeleteMarkerCreated"),
+    ("s3_tagging_put", "tagging", "ObjectTagging:Put"),
+    ("s3_tagging_delete", "tagging", "ObjectTagging:Delete"),
+    ("s3_restore_completed", "restore", "ObjectRestore:Completed"),
+    ("s3_restore_delete", "restore", "ObjectRestore:Delete"),
+    ("s3_lifecycle_transition", "transition", "LifecycleTransition"),
 ])
 def test_s3_records_decode_kind_key_version_and_sequencer(name, kind, event_name):
     payload = load_event(name, bucket="my.bucket", key=KEY, version_id="v1")
@@ -65,3 +70,29 @@ def test_sequencers_compare_as_padded_hex():
     assert not sequencer_newer("0FF", "100")
     assert sequencer_newer("A", "09")  # different lengths: left-padded
     assert not sequencer_newer(None, "1")
+
+
+@pytest.mark.parametrize("name,kind", [
+    ("eventbridge_tags_added", "tagging"),
+    ("eventbridge_restore_completed", "restore"),
+    ("eventbridge_storage_class_changed", "transition"),
+])
+def test_eventbridge_tagging_restore_and_storage_class_events_are_followed(name, kind):
+    (event,) = parse_payload(load_event(name, bucket="b", key=KEY, version_id="v2"))
+    assert (event.bucket, event.key, event.kind, event.version_id) == ("b", KEY, kind, "v2")
+
+
+def test_acl_and_replication_events_are_not_followed():
+    for name in ("ObjectAcl:Put", "Replication:OperationFailedReplication"):
+        payload = load_event("s3_put", key=KEY)
+        payload["Records"][0]["eventName"] = name
+        assert parse_payload(payload) == []
+
+
+def test_every_event_type_a_deployment_subscribes_to_is_followed():
+    from infra.aws.notifications import DEFAULT_EVENTS
+
+    for pattern in DEFAULT_EVENTS:
+        payload = load_event("s3_put", key=KEY)
+        payload["Records"][0]["eventName"] = pattern.removeprefix("s3:").replace("*", "Put")
+        assert parse_payload(payload), pattern

@@ -50,9 +50,10 @@ def test_outcomes_that_are_not_final_or_older_extractors_are_not_current():
     assert not freshness.state_current(retry, STATE, "7")
     assert freshness.state_current(stored_for(STATE, **{F.EXTRACTION_STATUS: "timeout"}),
                                    STATE, "7")
-    unreadable = stored_for(STATE, **{F.EXTRACTION_STATUS: "unreadable",
-                                      F.EXTRACTOR_VERSION: None})
-    assert freshness.state_current(unreadable, STATE, "8")
+    denied = replace(STATE, unreadable="access denied (403)")
+    unreadable = stored_for(denied, **{F.EXTRACTION_STATUS: "unreadable",
+                                       F.EXTRACTOR_VERSION: None})
+    assert freshness.state_current(unreadable, denied, "8")
 
 
 def test_deleted_keys_and_tombstones():
@@ -89,3 +90,47 @@ def test_listing_finds_stale_documents():
     assert listing(settled, extractor_version="8") == "stale"
     assert listing({**settled, F.EXTRACTION_STATUS: "unavailable"}) == "stale"
     assert listing({k: v for k, v in settled.items() if k != F.SOURCE_DIGEST}) == "stale"
+
+
+GLACIER = replace(STATE, storage_class="GLACIER", archived=True,
+                  unreadable="archived in storage class GLACIER")
+RESTORED = replace(STATE, storage_class="GLACIER", restore="restored")
+
+
+def test_tags_storage_class_and_restore_are_compared_as_the_described_half():
+    stored = stored_for(replace(STATE, tags={"project": "x"}))
+    for changed in (replace(STATE, tags={"project": "y"}), replace(STATE, tags={}),
+                    replace(STATE, tags=None), replace(STATE, tags={"Project": "x"}),
+                    replace(STATE, tags={"project": "x"}, storage_class="STANDARD_IA"),
+                    replace(STATE, tags={"project": "x"}, restore="ongoing")):
+        assert not freshness.state_current(stored, changed, "7"), changed
+        assert freshness.described_only(stored, changed, "7"), changed
+    # S3 names no storage class for STANDARD
+    assert freshness.state_current(stored, replace(STATE, tags={"project": "x"},
+                                                   storage_class="STANDARD"), "7")
+
+
+def test_a_content_change_is_never_described_only():
+    stored = stored_for(STATE)
+    for changed in (replace(STATE, etag='"abd"', tags={"a": "b"}),
+                    replace(STATE, metadata={}, tags={"a": "b"}),
+                    replace(STATE, unreadable="access denied (403)")):
+        assert not freshness.described_only(stored, changed, "7"), changed
+    legacy = {**stored, F.SOURCE_DIGEST: "0" * 32}  # a digest from before the two halves
+    assert not freshness.described_only(legacy, replace(STATE, tags={"a": "b"}), "7")
+
+
+def test_archiving_keeps_text_and_a_restore_makes_an_unreadable_object_extracted():
+    text = stored_for(STATE)
+    assert freshness.described_only(text, GLACIER, "7")  # a lifecycle transition
+    assert freshness.described_only(text, GLACIER, "8")  # no extractor can read it again
+    assert freshness.state_current(stored_for(GLACIER), GLACIER, "8")
+    archived = stored_for(GLACIER, **{F.EXTRACTION_STATUS: "unreadable"})
+    assert freshness.state_current(archived, GLACIER, "7")
+    # restored: the content can be read now, the unreadable outcome is not kept
+    assert not freshness.state_current(archived, RESTORED, "7")
+    assert not freshness.described_only(archived, RESTORED, "7")
+    # the restored copy expired: the text extracted from it is kept
+    assert freshness.described_only(stored_for(RESTORED), GLACIER, "7")
+    assert not freshness.described_only(stored_for(STATE, **{F.EXTRACTION_STATUS: "unavailable"}),
+                                        GLACIER, "7")
