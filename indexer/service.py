@@ -15,6 +15,7 @@ from indexer.extract import (
     Extractor,
     TikaClient,
     TransientExtractionError,
+    warm_up_language,
 )
 from indexer.pipeline import Pipeline
 from indexer.settings import Settings
@@ -81,7 +82,10 @@ def build_pipeline(settings: Settings, *, es: Any = None, s3: Any = None) -> Pip
                            tika_timeout=settings.tika_timeout,
                            max_decompressed=settings.max_decompressed)
     tika = TikaClient(settings.tika_url) if settings.tika_url else None
-    return Pipeline(es, s3, make_extract(s3, Extractor(tika, limits)),
+    if settings.languages:
+        warm_up_language()  # the detector's model loads while the first objects are read
+    extractor = Extractor(tika, limits, languages=settings.languages)
+    return Pipeline(es, s3, make_extract(s3, extractor),
                     extractor_version=EXTRACTOR_VERSION, threads=settings.threads,
                     safety_margin_ms=settings.safety_margin_ms,
                     all_versions=settings.all_versions)

@@ -22,6 +22,17 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "on", "yes"):
+        return True
+    if raw in ("0", "false", "off", "no"):
+        return False
+    raise ConfigurationError(f"{name}={raw!r} must be true or false")
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -58,6 +69,7 @@ class Settings:
     all_versions: bool = False
     retry_base_s: int = 30
     retry_max_s: int = 900
+    languages: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +110,7 @@ class Settings:
             threads=_int(env, "T4_THREADS", cls.threads, 1),
             safety_margin_ms=_int(env, "T4_SAFETY_MARGIN_MS", cls.safety_margin_ms, 0),
             es_timeout=_float(env, "T4_ES_TIMEOUT", cls.es_timeout),
+            languages=_flag(env, "T4_DETECT_LANGUAGE", cls.languages),
             all_versions=mode == "all",
             retry_base_s=_int(env, "T4_RETRY_BASE_S", cls.retry_base_s, 0),
             retry_max_s=_int(env, "T4_RETRY_MAX_S", cls.retry_max_s, 0),

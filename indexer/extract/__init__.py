@@ -12,6 +12,7 @@ module          formats                                               extractor
 ``_parquet``    Parquet schema from the footer (ranged reads)          parquet
 ``_numpy``      ``.npy`` header, ``.npz`` members                      numpy
 ``_gzip``       any of the above gzip-compressed (bounded)             gzip+...
+``_language``   the language of any prose text (py3langid, bounded)   (metadata)
 ``_documents``  PDF, Office, OpenDocument, RTF, HTML, e-mail, EPUB,    tika
                 images, through ``_tika`` (Tika server REST API)
 ==============  ====================================================  ===========
@@ -22,6 +23,8 @@ maps failures (:class:`Extractor`), ``_model`` holds the value objects.
 
 from indexer.extract._choose import choose_extractor
 from indexer.extract._extractor import Extractor
+from indexer.extract._language import detect_language
+from indexer.extract._language import warm_up as warm_up_language
 from indexer.extract._model import (
     EXTRACTOR_VERSION,
     Extraction,
@@ -42,4 +45,6 @@ __all__ = [
     "TikaUnavailable",
     "TransientExtractionError",
     "choose_extractor",
+    "detect_language",
+    "warm_up_language",
 ]

@@ -17,6 +17,7 @@ from indexer.extract._choose import NONE, TIKA, choose_extractor
 from indexer.extract._documents import extract_document
 from indexer.extract._gzip import extract_gzip
 from indexer.extract._json import extract_json, extract_jsonl, extract_notebook
+from indexer.extract._language import detect_language
 from indexer.extract._model import (
     Extraction,
     ExtractLimits,
@@ -36,6 +37,20 @@ log = logging.getLogger("t4.indexer.extract")
 
 HEAD_BYTES = 64 * 1024
 """Bytes read first, for the magic bytes; an object this small costs a single GET."""
+NO_LANGUAGE = frozenset({"parquet", "numpy", NONE})
+"""Extractors whose text is a schema, not prose: no language is detected."""
+
+
+def with_language(extraction: Extraction) -> Extraction:
+    """``extraction`` with ``metadata["language"]`` detected from its text, unless the
+    file declared one or the extractor's text is not prose (:data:`NO_LANGUAGE`)."""
+    if (not extraction.text or extraction.metadata.get("language")
+            or extraction.extractor.removeprefix("gzip+") in NO_LANGUAGE):
+        return extraction
+    language = detect_language(extraction.text)
+    if language is None:
+        return extraction
+    return replace(extraction, metadata={**extraction.metadata, "language": language})
 
 
 class _HeadCached:
@@ -65,10 +80,13 @@ class _HeadCached:
 class Extractor:
     """Extracts text and small metadata from objects, within :class:`ExtractLimits`."""
 
-    def __init__(self, tika: TikaClient | None, limits: ExtractLimits | None = None) -> None:
-        """An extractor using ``tika`` for document formats (None: those are ``unsupported``)."""
+    def __init__(self, tika: TikaClient | None, limits: ExtractLimits | None = None, *,
+                 languages: bool = True) -> None:
+        """An extractor using ``tika`` for document formats (None: those are ``unsupported``);
+        ``languages``: detect the language of prose texts (``with_language``)."""
         self.tika = tika
         self.limits = limits or ExtractLimits()
+        self.languages = languages
 
     def extract(self, source: ObjectSource, head: bytes | None = None, *,
                 time_budget: float | None = None) -> Extraction:
@@ -97,7 +115,8 @@ class Extractor:
                 if time_budget <= 0.5:
                     raise TransientExtractionError("no time left before the deadline")
                 limits = replace(limits, tika_timeout=time_budget, tika_timeout_is_deadline=True)
-            return self._run(kind, _HeadCached(source, head), limits)
+            extraction = self._run(kind, _HeadCached(source, head), limits)
+            return with_language(extraction) if self.languages else extraction
         except ObjectUnreadable as exc:
             return failed(NONE, Status.UNREADABLE, exc.reason, content_type=source.content_type)
         except SourceUnavailable as exc:

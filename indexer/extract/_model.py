@@ -18,7 +18,7 @@ from typing import Any
 
 from t4index import outcomes
 
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 """Bumped whenever the text or metadata extracted from the same bytes changes.
 
 The backfill compares it with the version stored in each document and

@@ -64,6 +64,9 @@ CORPUS: dict[str, tuple[bytes, dict[str, Any]]] = {
     "images/pixel.png": (documents.png(), {"width": 7, "height": 5,
                                            "detected_type": "image/png"}),
     "broken/cut.pdf": (documents.pdf()[:300], {}),
+    "notes/rapport.txt": ("Le relevé a mesuré la température de l'eau à chaque station le long "
+                          "de la rivière, et ce rapport décrit ce que l'équipe a trouvé pendant "
+                          "l'été.".encode(), {"language": "fr", "encoding": "utf-8"}),
 }
 
 
@@ -106,6 +109,7 @@ def test_every_format_carries_its_metadata_on_both_routes(corpus, routes):
     ({"to": "Bob <bob@example.com>"}, {"mail/mail.eml"}),
     ({"width": {"gte": 7}, "height": 5}, {"images/pixel.png"}),
     ({"language": "en", "pages": 2}, {"docs/minutes.odt"}),
+    ({"language": "fr"}, {"notes/rapport.txt"}),  # detected: the file declares none
     ({"created": {"gte": "2024-01-01", "lt": "2024-02-01"}}, {"mail/mail.eml"}),
     ({"detected_type": "application/pdf"}, {"papers/report.pdf", "broken/cut.pdf"}),
     ({"authors": {"exists": False}, "detected_type": {"exists": True},

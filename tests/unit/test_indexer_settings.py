@@ -30,3 +30,11 @@ def test_bad_settings_name_the_variable(env, needle):
 def test_secret_arn_alone_is_enough():
     s = Settings.from_env({"T4_ES_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:es"})
     assert s.es_url is None and s.es_secret_arn.endswith(":es")
+
+
+def test_language_detection_is_on_unless_turned_off():
+    base = {"T4_ES_URL": "http://es:9200"}
+    assert Settings.from_env(base).languages is True
+    assert Settings.from_env({**base, "T4_DETECT_LANGUAGE": "false"}).languages is False
+    with pytest.raises(ConfigurationError, match="T4_DETECT_LANGUAGE"):
+        Settings.from_env({**base, "T4_DETECT_LANGUAGE": "maybe"})
