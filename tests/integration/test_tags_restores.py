@@ -46,7 +46,7 @@ def _indexed(es, bucket: str, key: str, **want: Any) -> dict[str, Any]:
 
 def _mark_text(es, bucket: str, key: str, text: str) -> None:
     """Overwrite the stored text: only a new extraction can bring the object's own back."""
-    es.update(index=alias_name(bucket), id=doc_id(bucket, key), doc={F.TEXT: text},
+    es.raw.update(index=alias_name(bucket), id=doc_id(bucket, key), doc={F.TEXT: text},
               refresh=True)
 
 
@@ -65,7 +65,7 @@ def test_tags_are_indexed_searchable_and_updated_by_tagging_events_without_extra
     assert doc[F.TAGS] == {"project": "apollo", "n": "3"}
     assert "lunar" in doc[F.TEXT]
     _indexed(es, bucket, "notes/plain.txt")
-    es.indices.refresh(index=alias_name(bucket))
+    es.refresh(alias_name(bucket))
     for route in ("direct", "api"):
         found = t4.Bucket(f"s3://{bucket}", session=routes(route)).search(
             tags={"project": "apollo"})
@@ -89,7 +89,7 @@ def test_tags_are_indexed_searchable_and_updated_by_tagging_events_without_extra
     doc = _indexed(es, bucket, "notes/gemini.txt", **{F.TAGS: {}})
     assert doc[F.TAGS_KV] == []
     wait_for(lambda: queue_depth(sqs, url) == (0, 0), what="the queue to drain")
-    es.indices.refresh(index=alias_name(bucket))
+    es.refresh(alias_name(bucket))
     for route in ("direct", "api"):
         b = t4.Bucket(f"s3://{bucket}", session=routes(route))
         assert [h.key for h in b.search(tags={"project": "artemis"})] == ["notes/apollo.txt"]
