@@ -42,6 +42,7 @@ from t4index import fields as F
 from t4index import outcomes
 from t4index.document import build_document
 from t4index.lifecycle import BucketIndex, bucket_indices, ensure_bucket_index, ensure_template
+from t4index.mapping import DEFAULT_LAYOUT, IndexLayout
 from t4index.names import doc_id
 
 log = logging.getLogger("t4.indexer")
@@ -101,7 +102,8 @@ class Pipeline:
                  threads: int = 8, max_attempts: int = 5, safety_margin_ms: int = 5_000,
                  before_write: Callable[[], None] | None = None,
                  index_ttl_s: float = 30.0, all_versions: bool = False,
-                 write_every: int = 50, write_interval_s: float = 5.0) -> None:
+                 write_every: int = 50, write_interval_s: float = 5.0,
+                 layout: IndexLayout = DEFAULT_LAYOUT) -> None:
         """``before_write`` runs just before each bulk write (a seam for race tests).
 
         ``index_ttl_s``: how long the bucket's alias target and reindex targets are
@@ -113,9 +115,11 @@ class Pipeline:
         (``indexer.budget``), and no object starts with less than ``MIN_OBJECT_MS``.
         ``write_every``/``write_interval_s``: finished decisions are written in steps of
         this many keys, or after this many seconds, whichever comes first.
+        ``layout``: shards and replicas of the bucket indices this pipeline creates.
         """
         self.write_every, self.write_interval_s = write_every, write_interval_s
         self.mode: Mode = AllVersions() if all_versions else LatestOnly()
+        self.layout = layout
         self.es, self.s3, self.extract = es, s3, extract
         self.before_write = before_write
         self.extractor_version = extractor_version
@@ -131,9 +135,9 @@ class Pipeline:
         cached = self._indices.get(bucket)
         if cached is None or time.monotonic() - cached[2] > self.index_ttl_s:
             if not self._template_ready:
-                ensure_template(self.es)
+                ensure_template(self.es, self.layout)
                 self._template_ready = True
-            index = ensure_bucket_index(self.es, bucket)
+            index = ensure_bucket_index(self.es, bucket, self.layout)
             # a reindex in progress: indices of a newer mapping version receive every write too
             mirrors = sorted(name for name, version in bucket_indices(self.es, bucket).items()
                              if version > index.mapping_version)
