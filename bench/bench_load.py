@@ -1,7 +1,7 @@
 """Search under load: concurrent searchers while the worker indexes flat out (issue 18).
 
 On the local stack (``./dev bench bench_load``), for each route (``Bucket.search``
-direct to Elasticsearch, and through the search API: SigV4, the local server, the
+direct to the engine, and through the search API: SigV4, the local server, the
 handler) and each number of searchers (``--searchers``, default 8 and 32), rounds of
 three phases, in an order that rotates from round to round (``bench/rounds.py``):
 
@@ -34,7 +34,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import boto3  # noqa: E402
-from elasticsearch import helpers  # noqa: E402
 
 import t4  # noqa: E402
 from bench.rounds import MIN_ROUNDS, paired, spread  # noqa: E402
@@ -42,7 +41,7 @@ from infra.local import services  # noqa: E402
 from infra.local.endpoints import Endpoints  # noqa: E402
 from infra.local.settings import StackSettings  # noqa: E402
 from t4index.document import build_document  # noqa: E402
-from t4index.engine import EngineConfig, connect  # noqa: E402
+from t4index.engine import connect  # noqa: E402
 from t4index.lifecycle import delete_index, ensure_bucket_index, ensure_template  # noqa: E402
 from t4index.names import alias_name, doc_id  # noqa: E402
 
@@ -107,7 +106,7 @@ def run_phase(kind: str, searchers: int, search: Callable[[str], object], s3, es
     if kind in ("loaded", "indexing"):
         threads += [threading.Thread(target=_put_loop, args=(s3, feed, stop, counter, lock))
                     for _ in range(writers)]
-    before = es.count(index=alias_name(feed))["count"] if kind != "idle" else 0
+    before = es.count(alias_name(feed)) if kind != "idle" else 0
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -117,8 +116,8 @@ def run_phase(kind: str, searchers: int, search: Callable[[str], object], s3, es
         thread.join(timeout=60)
     phase.seconds = time.perf_counter() - started
     if kind != "idle":
-        es.indices.refresh(index=alias_name(feed))
-        phase.indexed = es.count(index=alias_name(feed))["count"] - before
+        es.refresh(alias_name(feed))
+        phase.indexed = es.count(alias_name(feed)) - before
     return phase
 
 
@@ -134,7 +133,9 @@ def _fill(es, bucket: str, n: int) -> None:
                    "_source": build_document(bucket=bucket, key=key, size=len(text), text=text,
                                              extraction_status="ok")}
 
-    helpers.bulk(es, docs(), chunk_size=1000, require_alias=True, refresh=True)
+    for _ok, _item in es.streaming_bulk(docs(), chunk_size=1000, require_alias=True):
+        pass
+    es.refresh(alias_name(bucket))
 
 
 def _drain(sqs, queue: str, timeout: float = 300) -> None:
@@ -161,7 +162,8 @@ def main() -> int:
     args = parser.parse_args()
     ep = Endpoints.resolve()
     settings = StackSettings.from_env()
-    es = connect(EngineConfig(url=ep.es_url, username=ep.es_username, password=ep.es_password))
+    ep.use_local_identity()
+    es = connect(ep.engine_config())
     s3 = boto3.client("s3", endpoint_url=ep.aws_endpoint_url, region_name=ep.region,
                       aws_access_key_id="bench", aws_secret_access_key="bench")
     sqs = boto3.client("sqs", endpoint_url=ep.aws_endpoint_url, region_name=ep.region,
@@ -189,8 +191,8 @@ def main() -> int:
     try:
         for route in args.routes:
             if route == "direct":
-                os.environ.update(T4_ES_URL=ep.es_url, T4_ES_USERNAME=ep.es_username or "",
-                                  T4_ES_PASSWORD=ep.es_password or "")
+                os.environ.update({k: v for k, v in ep.es_env().items()
+                                   if k.startswith("T4_ES_")})
                 os.environ.pop("T4_SEARCH_API_URL", None)
                 bucket = t4.Bucket(f"s3://{searched}")
             else:
@@ -210,7 +212,7 @@ def main() -> int:
     finally:
         sqs.delete_queue(QueueUrl=queue)
         for name in (searched, feed):
-            for index in list(es.indices.get_alias(index=alias_name(name))):
+            for index in list(es.alias_targets(alias_name(name))):
                 delete_index(es, index)
     print(f"\ntargets (zero errors, loaded p95 <= 3x idle): {'met' if targets_met else 'NOT met'}")
     return 0

@@ -93,12 +93,15 @@ class Cluster:
     def kill(self, name: str) -> None:
         assert cluster.kill(self.spec(name).pidfile), f"{name} was not running"
 
-    def client(self, **options):
-        from elasticsearch import Elasticsearch
+    def client(self):
+        """An engine client that knows every node (it fails over when one is lost)."""
+        from t4index.engine import EngineConfig, connect
 
-        return Elasticsearch(cluster.node_urls(self.settings), basic_auth=self.auth,
-                             request_timeout=20, retry_on_timeout=True, max_retries=5,
-                             **options)
+        first, *more = cluster.node_urls(self.settings)
+        return connect(EngineConfig(url=first, more_urls=tuple(more), username=self.auth[0],
+                                    password=self.auth[1], engine="elasticsearch",
+                                    request_timeout=20),
+                       retry_on_timeout=True, max_retries=5)
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +117,8 @@ def three():
     nodes = Cluster(settings)
     try:
         nodes.start(*cluster.node_names(settings))
-        es = nodes.client()
-        es.cluster.health(wait_for_nodes=str(NODES), wait_for_status="green", timeout="120s")
+        nodes.client().raw.cluster.health(wait_for_nodes=str(NODES), wait_for_status="green",
+                                          timeout="120s")
         yield nodes
     finally:
         for name in reversed(cluster.node_names(settings)):
@@ -255,7 +258,7 @@ def _run_stream(three, s3, sqs, unique_name, disturb) -> None:
     finally:
         worker.stop()
     assert queue_depth(sqs, dlq) == (0, 0), "nothing may end in the dead-letter queue"
-    pipeline.es.cluster.health(wait_for_status="green", timeout="120s")
+    pipeline.es.raw.cluster.health(wait_for_status="green", timeout="120s")
     report = verify(pipeline, bucket)
     assert report.listed > 0 and report.drift == 0, report.as_json()
 
@@ -270,10 +273,10 @@ def test_a_data_node_killed_and_restarted_loses_no_write_and_no_search_is_silent
     from t4index.document import build_document
     from t4index.names import doc_id
 
-    helpers.bulk(es, ({"_index": alias_name(static), "_id": doc_id(static, f"s/{i}"),
+    helpers.bulk(es.raw, ({"_index": alias_name(static), "_id": doc_id(static, f"s/{i}"),
                        "_source": build_document(bucket=static, key=f"s/{i}", size=i)}
                       for i in range(STATIC)), require_alias=True, refresh=True)
-    es.cluster.health(wait_for_status="green", timeout="60s")
+    es.raw.cluster.health(wait_for_status="green", timeout="60s")
 
     def lose_a_node(stream: Stream) -> None:
         wait_for(lambda: stream.reached(OPERATIONS // 4), timeout=300, what="a quarter done")
@@ -287,12 +290,12 @@ def test_a_data_node_killed_and_restarted_loses_no_write_and_no_search_is_silent
     assert searchers.silent_short == [], searchers.silent_short[:5]
     assert searchers.outcomes.get("direct: complete") and searchers.outcomes.get(
         "api: complete"), searchers.outcomes
-    es.cluster.health(wait_for_nodes=str(NODES), wait_for_status="green", timeout="120s")
+    es.raw.cluster.health(wait_for_nodes=str(NODES), wait_for_status="green", timeout="120s")
 
 
 def test_a_rolling_restart_of_every_node_loses_no_write(three, s3, sqs, unique_name):
     def roll(stream: Stream) -> None:
-        es = three.client()
+        es = three.client().raw
         for i, name in enumerate(cluster.node_names(three.settings)):
             wait_for(lambda i=i: stream.reached(OPERATIONS * (i + 1) // 5), timeout=300,
                      what=f"the stream before restarting {name}")

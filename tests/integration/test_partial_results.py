@@ -29,16 +29,16 @@ def half_missing(es, s3, bucket, drop_indices):
     for key, body in FILES.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     assert make_pipeline(es, s3).index_keys([(bucket, k) for k in FILES]).failed == {}
-    es.indices.refresh(index=alias_name(bucket))
+    es.refresh(alias_name(bucket))
     lost = f"t4-lost-shard-{uuid.uuid4().hex[:8]}"
-    es.indices.create(index=lost, wait_for_active_shards="0", settings={
+    es.raw.indices.create(index=lost, wait_for_active_shards="0", body={"settings": {
         "number_of_shards": 1, "number_of_replicas": 0,
-        "index.routing.allocation.require._name": "no-such-node"})
-    es.indices.update_aliases(actions=[{"add": {"index": lost, "alias": alias_name(bucket)}}])
+        "index.routing.allocation.require._name": "no-such-node"}})
+    es.update_aliases([{"add": {"index": lost, "alias": alias_name(bucket)}}])
     try:
         yield bucket
     finally:
-        es.indices.delete(index=lost)
+        es.delete_index(lost)
 
 
 @pytest.fixture(params=["direct", "api"])
@@ -50,9 +50,9 @@ def route(request, endpoints, monkeypatch):
     from infra.local.settings import StackSettings
 
     if request.param == "direct":
-        monkeypatch.setenv("T4_ES_URL", endpoints.es_url)
-        monkeypatch.setenv("T4_ES_USERNAME", endpoints.es_username or "")
-        monkeypatch.setenv("T4_ES_PASSWORD", endpoints.es_password or "")
+        for name, value in endpoints.es_env().items():
+            if name.startswith("T4_ES_"):
+                monkeypatch.setenv(name, value)
         return None
     settings = StackSettings.from_env()
     (access_key, entry), = services.search_api_callers(settings).items()
@@ -93,7 +93,7 @@ def test_a_complete_search_has_no_flag(es, s3, bucket, drop_indices, route):
     drop_indices(bucket)
     s3.put_object(Bucket=bucket, Key="a.txt", Body=b"thor")
     assert make_pipeline(es, s3).index_keys([(bucket, "a.txt")]).failed == {}
-    es.indices.refresh(index=alias_name(bucket))
+    es.refresh(alias_name(bucket))
     results = t4.Bucket(f"s3://{bucket}", session=route).search("thor", allow_partial=False)
     assert [h.key for h in results] == ["a.txt"] and results.partial is None
     assert json.dumps(results.partial) == "null"

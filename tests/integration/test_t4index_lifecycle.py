@@ -186,9 +186,11 @@ def test_a_new_bucket_index_takes_the_layout_and_is_green_on_one_node(es, bucket
 
     chosen = IndexLayout(int(layout[0]), layout[1]) if layout else DEFAULT_LAYOUT
     made = lifecycle.ensure_bucket_index(es, bucket, chosen)
-    settings = es.indices.get_settings(index=made.write_index)[made.write_index]["settings"]
+    settings = es.raw.indices.get_settings(index=made.write_index)[made.write_index][
+        "settings"]
     assert int(settings["index"]["number_of_shards"]) == shards
-    health = es.cluster.health(index=made.write_index, wait_for_status="green", timeout="30s")
+    health = es.raw.cluster.health(index=made.write_index, wait_for_status="green",
+                                   timeout="30s")
     assert health["status"] == "green" and health["active_shards"] == shards
-    if len(es.nodes.info()["nodes"]) == 1:
+    if len(es.raw.nodes.info()["nodes"]) == 1:
         assert int(settings["index"]["number_of_replicas"]) == 0

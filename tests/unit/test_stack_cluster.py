@@ -28,12 +28,12 @@ def test_three_nodes_name_each_other_and_es_1_bootstraps(tmp_path: Path) -> None
     assert cluster.node_names(settings) == ["es-1", "es-2", "es-3"]
     assert cluster.node_urls(settings) == [
         "http://127.0.0.1:19400", "http://127.0.0.1:19401", "http://127.0.0.1:19402"]
-    assert settings.es_transport_port == 19500  # T4_STACK_ES_PORT + 100 unless set
+    assert settings.es_transport_port == 19600  # T4_STACK_ES_PORT + 200 unless set
     for i, name in enumerate(cluster.node_names(settings)):
         yaml = cluster.discovery_yaml(settings, name)
         assert "single-node" not in yaml
-        assert f"transport.port: {19500 + i}\n" in yaml
-        assert "discovery.seed_hosts: [127.0.0.1:19500, 127.0.0.1:19501, 127.0.0.1:19502]" in yaml
+        assert f"transport.port: {19600 + i}\n" in yaml
+        assert "discovery.seed_hosts: [127.0.0.1:19600, 127.0.0.1:19601, 127.0.0.1:19602]" in yaml
         assert "cluster.initial_master_nodes: [es-1]" in yaml
     assert [cluster.service_name(n) for n in cluster.node_names(settings)] == [
         "elasticsearch", "es-2", "es-3"]
