@@ -1,6 +1,7 @@
 """Benchmark of the backfill against the minimal work any indexer must do (docs/benchmarks.md).
 
-One run, on the same N small text objects (default 10,000; ``--objects``):
+On the same N small text objects (default 4,000; ``--objects``), ``--rounds`` rounds
+(default 5) in which the baseline and the backfill alternate which runs first:
 
 - baseline: a raw concurrent boto3 pool GETs every object, then ``helpers.bulk``
   writes the final documents (``build_document`` with the text) into a scratch
@@ -9,19 +10,21 @@ One run, on the same N small text objects (default 10,000; ``--objects``):
   object through ``Pipeline.index_keys``, conditional bulk writes;
 - backfill, unchanged re-run: LIST and one ``mget`` per chunk, no GET or HEAD.
 
-Prints objects/s of each and the ratios: backfill / baseline, and re-run / first
+Prints the median objects/s of each and the ratios, each the median of the per-round
+ratios with its spread (``bench/rounds.py``): backfill / baseline, and re-run / first
 run (target: >= 10x). On the local stack moto serves a few hundred requests per
 second, so every path that touches each object is bound by moto.
 
 Usage: .venv/bin/python bench/bench_backfill.py [--objects N] [--threads T] [--parallel P]
 Points at the local stack (or T4_ES_URL / AWS_ENDPOINT_URL); makes and removes
-its own buckets and indices. Typical run with 10,000 objects: 3-4 minutes on 2 cores.
+its own buckets and indices. Typical run (4,000 objects x 5 rounds): 6-8 minutes on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -33,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
+from bench.rounds import MIN_ROUNDS, interleave, paired  # noqa: E402
 from indexer.backfill import backfill  # noqa: E402
 from indexer.service import build_pipeline  # noqa: E402
 from indexer.settings import Settings  # noqa: E402
@@ -100,7 +104,9 @@ def drop(es, bucket: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--objects", type=int, default=10_000)
+    parser.add_argument("--objects", type=int, default=4_000)
+    parser.add_argument("--rounds", type=int, default=MIN_ROUNDS,
+                        help=f"interleaved rounds (>= {MIN_ROUNDS})")
     parser.add_argument("--threads", type=int, default=8, help="pipeline HEAD/extract threads")
     parser.add_argument("--parallel", type=int, default=4, help="index_keys calls per chunk")
     parser.add_argument("--pool", type=int, default=32, help="baseline GET threads")
@@ -116,38 +122,55 @@ def main() -> int:
         print(f"setup: {args.objects:,} objects put in {time.monotonic() - t0:.1f} s",
               flush=True)
 
-        base_s, bulk_s, n = baseline(es, s3, bucket, scratch, args.pool)
         settings = Settings(es_url=None, tika_url=endpoints.tika_url, threads=args.threads)
-        pipeline = build_pipeline(settings, es=es, s3=s3)
-        started = time.monotonic()
-        first = backfill(pipeline, bucket, parallel=args.parallel)
-        first_s = time.monotonic() - started
-        calls: dict[str, int] = {}
+        rates: dict[str, list[float]] = {"bulk": [], "again": []}
+        counted: list[int] = []
+        calls: dict[str, int] = {}  # S3 requests of the unchanged re-run, by operation
         s3.meta.events.register("before-call.s3.*", lambda model, **_: calls.update(
             {model.name: calls.get(model.name, 0) + 1}))
-        started = time.monotonic()
-        again = backfill(pipeline, bucket, parallel=args.parallel)
-        again_s = time.monotonic() - started
-        print(f"re-run S3 requests: {dict(sorted(calls.items()))}", flush=True)
-        assert first.failed == 0, first.failures[:3]
-        assert first.indexed == n and again.unchanged == n, (first, again)
 
-        rate = {"baseline (GET pool + helpers.bulk)": n / base_s,
-                "helpers.bulk alone": n / bulk_s,
-                "backfill, first run": n / first_s,
-                "backfill, unchanged re-run": n / again_s}
-        print(f"\n{n:,} objects; pipeline threads {args.threads} x parallel {args.parallel}; "
-              f"baseline pool {args.pool}")
-        for label, value in rate.items():
-            print(f"  {label:<36} {value:10,.0f} objects/s")
-        first_rate = rate["backfill, first run"]
-        vs_base = first_rate / rate["baseline (GET pool + helpers.bulk)"]
-        vs_bulk = first_rate / rate["helpers.bulk alone"]
-        print(f"  backfill / baseline                  {vs_base:10.2f}x")
-        print(f"  backfill / helpers.bulk alone        {vs_bulk:10.2f}x")
-        ratio = rate["backfill, unchanged re-run"] / first_rate
-        print(f"  unchanged re-run / first run         {ratio:10.1f}x (target >= 10x: "
-              f"{'met' if ratio >= 10 else 'NOT met'})")
+        def minimal(_round: int) -> float:
+            drop(es, scratch)
+            base_s, bulk_s, n = baseline(es, s3, bucket, scratch, args.pool)
+            counted.append(n)
+            rates["bulk"].append(n / bulk_s)
+            return n / base_s
+
+        def ours(_round: int) -> float:
+            drop(es, bucket)  # a first run each round: nothing indexed yet
+            pipeline = build_pipeline(settings, es=es, s3=s3)  # no cached index name
+            started = time.monotonic()
+            first = backfill(pipeline, bucket, parallel=args.parallel)
+            first_s = time.monotonic() - started
+            calls.clear()
+            started = time.monotonic()
+            again = backfill(pipeline, bucket, parallel=args.parallel)
+            again_s = time.monotonic() - started
+            print(f"re-run S3 requests: {dict(sorted(calls.items()))}", flush=True)
+            assert first.failed == 0, first.failures[:3]
+            assert first.indexed == args.objects and again.unchanged == args.objects, (
+                first, again)
+            rates["again"].append(args.objects / again_s)
+            return args.objects / first_s
+
+        measured = interleave(args.rounds, {"baseline": minimal, "backfill": ours})
+        n = counted[0]
+        assert set(counted) == {args.objects} == {n}
+        print(f"\n{n:,} objects, {args.rounds} interleaved rounds; pipeline threads "
+              f"{args.threads} x parallel {args.parallel}; baseline pool {args.pool}")
+        medians = {"baseline (GET pool + helpers.bulk)": measured["baseline"],
+                   "helpers.bulk alone": rates["bulk"],
+                   "backfill, first run": measured["backfill"],
+                   "backfill, unchanged re-run": rates["again"]}
+        for label, values in medians.items():
+            print(f"  {label:<36} {statistics.median(values):10,.0f} objects/s (median)")
+        vs_base = paired(measured["backfill"], measured["baseline"])
+        vs_bulk = paired(measured["backfill"], rates["bulk"])
+        print(f"  backfill / baseline                  {vs_base}")
+        print(f"  backfill / helpers.bulk alone        {vs_bulk}")
+        rerun = paired(rates["again"], measured["backfill"])
+        print(f"  unchanged re-run / first run         {rerun} (target >= 10x: "
+              f"{'met' if rerun.meets(10) else 'NOT met'})")
         return 0
     finally:
         drop(es, bucket)

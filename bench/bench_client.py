@@ -8,10 +8,12 @@ One run, on the same files:
   latency-injecting HTTP proxy on loopback that delays every request (default
   30 ms), as a stand-in for real S3's round trips. With the delay, the
   sequential loop runs on a sample of the files (``--seq-sample``) and its rate
-  is compared; everything else runs on all files. t4 and the pool run
-  ``--rounds`` times in alternating order and the best rate counts.
-- ``keys()`` on 10,000 objects against boto3's ``list_objects_v2`` paginator
-  (best of 3 each).
+  is compared; everything else runs on all files.
+- ``keys()`` on 10,000 objects against boto3's ``list_objects_v2`` paginator.
+
+Ours and each baseline run interleaved, ``--rounds`` rounds (at least 5), and every
+ratio printed is the median of the per-round ratios with its spread (min-max):
+``bench/rounds.py``.
 
 Targets (issue 4): put_dir/fetch >= 0.9 of the raw pool; with the delay >= 5x
 the sequential loop; keys() no slower than the paginator.
@@ -28,15 +30,16 @@ import http.client
 import os
 import shutil
 import socket
+import statistics
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -45,6 +48,7 @@ import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
 import t4  # noqa: E402
+from bench.rounds import MIN_ROUNDS, Spread, interleave, paired, seconds, spread  # noqa: E402
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 
@@ -187,22 +191,16 @@ def seq_get(client, bucket: str, prefix: str, rels: list[str], out: Path) -> Non
         _get_to(client, bucket, prefix + rel, out / rel)
 
 
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 # --- the runs --------------------------------------------------------------------------------
 
 
 def folder_round(label: str, endpoint: str, src: Path, files: list[tuple[str, Path]],
-                 seq_count: int, work: Path, rounds: int) -> dict[str, float]:
-    """Best files/s of each contender for put and get on ``endpoint``.
+                 seq_count: int, work: Path, rounds: int) -> dict[str, Spread | float]:
+    """t4's put_dir/fetch against the raw pool on ``endpoint``: per-round ratios.
 
-    t4 and the raw pool run ``rounds`` times each, alternating which goes
-    first (the local server's speed drifts), and the best rate counts; the
-    sequential loop runs once.
+    Each round runs t4 and the pool back to back, the order rotating (the local
+    server's speed drifts); the ratio of each round's pair is taken, and the median
+    with its spread is reported. The sequential loop runs once (a lower bound).
     """
     name = make_bucket(endpoint, label)
     client = raw_client(endpoint)
@@ -210,33 +208,34 @@ def folder_round(label: str, endpoint: str, src: Path, files: list[tuple[str, Pa
     rels = [r for r, _ in files]
     seq_files = files[:seq_count]
     n = len(files)
-    rates: dict[str, float] = {k: 0.0 for k in ("put t4", "put pool", "get t4", "get pool")}
-
-    def best(key: str, seconds: float) -> None:
-        rates[key] = max(rates[key], n / seconds)
-
-    for r in range(rounds):
-        order = ["t4", "pool"] if r % 2 == 0 else ["pool", "t4"]
-        for who in order:
-            if who == "t4":
-                best("put t4", timed(lambda r=r: b.put_dir(f"t4-{r}", src)))
-            else:
-                best("put pool", timed(lambda r=r: pool_put(client, name, f"pool-{r}/", files)))
-        for who in order:
-            if who == "t4":
-                best("get t4", timed(lambda r=r: b.fetch(f"t4-{r}/", work / f"{label}-t4-{r}")))
-            else:
-                best("get pool", timed(lambda r=r: pool_get(client, name, f"pool-{r}/", rels,
-                                                            work / f"{label}-pool-{r}")))
-    rates["put seq"] = len(seq_files) / timed(lambda: seq_put(client, name, "seq/", seq_files))
-    rates["get seq"] = len(seq_files) / timed(lambda: seq_get(
+    puts = interleave(rounds, {
+        "t4": lambda r: n / seconds(lambda: b.put_dir(f"t4-{r}", src)),
+        "pool": lambda r: n / seconds(lambda: pool_put(client, name, f"pool-{r}/", files)),
+    })
+    gets = interleave(rounds, {
+        "t4": lambda r: n / seconds(lambda: b.fetch(f"t4-{r}/", work / f"{label}-t4-{r}")),
+        "pool": lambda r: n / seconds(lambda: pool_get(client, name, f"pool-{r}/", rels,
+                                                          work / f"{label}-pool-{r}")),
+    })
+    put_seq = len(seq_files) / seconds(lambda: seq_put(client, name, "seq/", seq_files))
+    get_seq = len(seq_files) / seconds(lambda: seq_get(
         client, name, "seq/", [r for r, _ in seq_files], work / f"{label}-seq"))
     for rel in rels[:: max(1, n // 20)]:  # spot-check that t4 fetched the right bytes
         assert (work / f"{label}-t4-0" / rel).read_bytes() == (src / rel).read_bytes()
-    return rates
+    return {
+        "put t4": statistics.median(puts["t4"]), "put pool": statistics.median(puts["pool"]),
+        "get t4": statistics.median(gets["t4"]), "get pool": statistics.median(gets["pool"]),
+        "put seq": put_seq, "get seq": get_seq,
+        "put ratio": paired(puts["t4"], puts["pool"]),
+        "get ratio": paired(gets["t4"], gets["pool"]),
+        # against one sequential run: each round's t4 rate over it
+        "put vs seq": spread([rate / put_seq for rate in puts["t4"]]),
+        "get vs seq": spread([rate / get_seq for rate in gets["t4"]]),
+    }
 
 
-def keys_round(endpoint: str, count: int) -> tuple[float, float]:
+def keys_round(endpoint: str, count: int, rounds: int) -> Spread:
+    """``keys()`` against the paginator, interleaved: per-round speed ratios."""
     name = make_bucket(endpoint, "keys")
     client = raw_client(endpoint)
     with ThreadPoolExecutor(16) as pool:
@@ -249,18 +248,19 @@ def keys_round(endpoint: str, count: int) -> tuple[float, float]:
         return [o["Key"] for page in pages for o in page.get("Contents", ())]
 
     assert b.keys() == paginator() and len(paginator()) == count
-    t4_best = min(timed(b.keys) for _ in range(3))
-    pag_best = min(timed(paginator) for _ in range(3))
-    return t4_best, pag_best
+    times = interleave(rounds, {"t4": lambda r: seconds(b.keys),
+                                "paginator": lambda r: seconds(paginator)})
+    return paired(times["t4"], times["paginator"], higher_is_better=False)
 
 
-def report(label: str, rates: dict[str, float], seq_note: str) -> None:
+def report(label: str, rates: dict[str, Any], seq_note: str) -> None:
     print(f"\n== {label} ==")
     for op in ("put", "get"):
         t, p, s = rates[f"{op} t4"], rates[f"{op} pool"], rates[f"{op} seq"]
         verb = "put_dir" if op == "put" else "fetch"
         print(f"  {verb:8s} t4 {t:7.0f} files/s | raw pool(16) {p:7.0f} | sequential {s:7.0f}"
-              f"{seq_note} | t4/pool {t / p:5.2f} | t4/seq {t / s:5.2f}")
+              f"{seq_note} (medians)")
+        print(f"  {'':8s} t4/pool {rates[f'{op} ratio']} | t4/seq {rates[f'{op} vs seq']}")
 
 
 def main() -> int:
@@ -268,7 +268,8 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--delay-ms", type=float, default=30.0)
-    parser.add_argument("--rounds", type=int, default=2, help="best of N for t4 and the pool")
+    parser.add_argument("--rounds", type=int, default=MIN_ROUNDS,
+                        help=f"interleaved rounds of t4 and its baseline (>= {MIN_ROUNDS})")
     parser.add_argument("--seq-sample", type=int, default=250,
                         help="files for the sequential loop through the delay proxy")
     parser.add_argument("--keys", type=int, default=10_000)
@@ -307,23 +308,22 @@ def main() -> int:
             proxy.shutdown()
         report(f"with {args.delay_ms:g} ms per request", delayed, f" ({seq} files)")
 
-        t4_s, pag_s = keys_round(endpoint, args.keys)
-        print(f"\n== keys() on {args.keys} objects (best of 3) ==")
-        print(f"  t4 keys() {t4_s:.3f} s | boto3 paginator {pag_s:.3f} s | "
-              f"speed ratio t4/paginator {pag_s / t4_s:.2f}")
+        keys = keys_round(endpoint, args.keys, args.rounds)
+        print(f"\n== keys() on {args.keys} objects ==")
+        print(f"  speed t4 keys() / boto3 paginator {keys}")
 
-        print("\n== targets ==")
+        print("\n== targets (on the median of the per-round ratios) ==")
         checks = [
-            ("put_dir >= 0.9 x raw pool (plain)", plain["put t4"] / plain["put pool"], 0.9),
-            ("fetch >= 0.9 x raw pool (plain)", plain["get t4"] / plain["get pool"], 0.9),
-            ("put_dir >= 0.9 x raw pool (delay)", delayed["put t4"] / delayed["put pool"], 0.9),
-            ("fetch >= 0.9 x raw pool (delay)", delayed["get t4"] / delayed["get pool"], 0.9),
-            ("put_dir >= 5 x sequential (delay)", delayed["put t4"] / delayed["put seq"], 5.0),
-            ("fetch >= 5 x sequential (delay)", delayed["get t4"] / delayed["get seq"], 5.0),
-            ("keys() no slower than paginator", pag_s / t4_s, 0.95),
+            ("put_dir >= 0.9 x raw pool (plain)", plain["put ratio"], 0.9),
+            ("fetch >= 0.9 x raw pool (plain)", plain["get ratio"], 0.9),
+            ("put_dir >= 0.9 x raw pool (delay)", delayed["put ratio"], 0.9),
+            ("fetch >= 0.9 x raw pool (delay)", delayed["get ratio"], 0.9),
+            ("put_dir >= 5 x sequential (delay)", delayed["put vs seq"], 5.0),
+            ("fetch >= 5 x sequential (delay)", delayed["get vs seq"], 5.0),
+            ("keys() no slower than paginator", keys, 0.95),
         ]
         for label, value, target in checks:
-            print(f"  {'ok  ' if value >= target else 'MISS'} {label}: {value:.2f}")
+            print(f"  {'ok  ' if value.meets(target) else 'MISS'} {label}: {value}")
         print(f"\ntotal {time.perf_counter() - started:.0f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)

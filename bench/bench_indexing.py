@@ -18,11 +18,14 @@
    against the minimal work any indexer must do (a raw 16-thread boto3 pool GETting
    the objects, then the engine family's own bulk helper of the final documents, until
    searchable) and that bulk alone (``--engine`` or T4_STACK_ENGINE picks the engine).
-   The baseline runs before and after ours (the machine is
-   shared and its speed drifts); ratios use the mean. Every route ends the same way:
+   The baseline and the first two runs of ours alternate over ``--rounds`` rounds (the
+   machine is shared and its speed drifts); every ratio is the median of the per-round
+   ratios with its spread (``bench/rounds.py``); the other two runs are single,
+   informational runs. Every route ends the same way:
    its writes done, one refresh, the count checked (a refresh forced every few
    milliseconds while documents arrive would make Elasticsearch merge tiny segments).
-2. Extraction of the same text files: our fast path against Tika (plain HTTP PUTs).
+2. Extraction of the same text files: our fast path against Tika (plain HTTP PUTs),
+   interleaved over the same rounds.
 3. Peak memory (VmHWM of a fresh process) while indexing one large object
    (``--big-mb``, default 1024): target under 150 MB RSS.
 
@@ -37,6 +40,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 import urllib3  # noqa: E402
 
+from bench.rounds import MIN_ROUNDS, interleave, paired  # noqa: E402
 from indexer.extract import EXTRACTOR_VERSION, Extractor, TikaClient  # noqa: E402
 from indexer.service import build_pipeline  # noqa: E402
 from indexer.settings import Settings  # noqa: E402
@@ -325,20 +330,27 @@ def minimal_work(ep, s3, src_bucket, keys) -> tuple[float, float, list[bytes]]:
     return minimal, bulk_only, bodies
 
 
-def extraction(ep, bodies: list[bytes]) -> tuple[float, float]:
+def extraction_rounds(ep, bodies: list[bytes], rounds: int) -> dict[str, list[float]]:
+    """Files/s of our fast path and of plain PUTs to Tika, interleaved round by round."""
     sample = bodies[:300]
     extractor = Extractor(TikaClient(ep.tika_url))
-    started = time.monotonic()
-    for i, body in enumerate(sample):
-        extractor.extract(FileSource.from_bytes(body, f"f{i}.txt", content_type="text/plain"))
-    fast = len(sample) / (time.monotonic() - started)
     pool = urllib3.PoolManager()
-    started = time.monotonic()
-    for body in sample:
-        pool.request("PUT", f"{ep.tika_url}/tika", body=body,
-                     headers={"Accept": "text/plain", "Content-Type": "text/plain"})
-    tika = len(sample) / (time.monotonic() - started)
-    return fast, tika
+
+    def fast(_round: int) -> float:
+        started = time.monotonic()
+        for i, body in enumerate(sample):
+            extractor.extract(FileSource.from_bytes(body, f"f{i}.txt",
+                                                    content_type="text/plain"))
+        return len(sample) / (time.monotonic() - started)
+
+    def tika(_round: int) -> float:
+        started = time.monotonic()
+        for body in sample:
+            pool.request("PUT", f"{ep.tika_url}/tika", body=body,
+                         headers={"Accept": "text/plain", "Content-Type": "text/plain"})
+        return len(sample) / (time.monotonic() - started)
+
+    return interleave(rounds, {"fast": fast, "tika": tika})
 
 
 BIG_CHILD = """
@@ -401,6 +413,8 @@ def main() -> None:
                         help="T4_THREADS of the main run (pipeline.yaml's default)")
     parser.add_argument("--engine", choices=ENGINES, default=None,
                         help="the stack's engine (default: T4_STACK_ENGINE, else elasticsearch)")
+    parser.add_argument("--rounds", type=int, default=MIN_ROUNDS,
+                        help=f"interleaved rounds of ours and the baseline (>= {MIN_ROUNDS})")
     args = parser.parse_args()
     if args.engine:
         os.environ["T4_STACK_ENGINE"] = args.engine
@@ -412,46 +426,63 @@ def main() -> None:
     bucket = f"bench-idx-{uuid.uuid4().hex[:8]}"
     print(f"putting {args.objects} objects into s3://{bucket} ...", flush=True)
     keys = _fill(s3, bucket, args.objects)
-    copies = [_fresh_copy(s3, bucket, keys, p)
-              for p in ("bench-e2e", "bench-ten", "bench-fed", "bench-direct")]
-    # The baseline runs before and after ours (the machine is shared: its speed drifts)
-    # and the ratios use the mean of the two.
-    minimal_before, bulk_only, bodies = minimal_work(ep, s3, bucket, keys)
     worker = dict(processes=args.processes, concurrency=args.concurrency)
-    ours = end_to_end(ep, s3, sqs, copies[0], keys, queued_first=True,
-                      batch_size=args.batch_size, window=1.0 if args.batch_size > 10 else 0.0,
-                      threads=args.threads, **worker)
-    tens = end_to_end(ep, s3, sqs, copies[1], keys, queued_first=True, **worker)
-    fed = end_to_end(ep, s3, sqs, copies[2], keys, queued_first=False, **worker)
+    bulk_alone: list[float] = []
+    bodies: list[bytes] = []
+
+    def minimal(_round: int) -> float:
+        rate, bulk_only, got = minimal_work(ep, s3, bucket, keys)
+        bulk_alone.append(bulk_only)
+        bodies[:] = got
+        return rate
+
+    def ours(_round: int) -> float:  # pipeline.yaml's defaults, on a fresh copy each round
+        copy = _fresh_copy(s3, bucket, keys, "bench-e2e")
+        return end_to_end(ep, s3, sqs, copy, keys, queued_first=True,
+                          batch_size=args.batch_size,
+                          window=1.0 if args.batch_size > 10 else 0.0,
+                          threads=args.threads, **worker)
+
+    def tens(_round: int) -> float:  # the local stack's worker settings
+        copy = _fresh_copy(s3, bucket, keys, "bench-ten")
+        return end_to_end(ep, s3, sqs, copy, keys, queued_first=True, **worker)
+
+    rounds = interleave(args.rounds, {"minimal": minimal, "ours": ours, "tens": tens})
+    # Informational, one run each: the sends counted, and the handler without SQS.
+    fed = end_to_end(ep, s3, sqs, _fresh_copy(s3, bucket, keys, "bench-fed"), keys,
+                     queued_first=False, **worker)
     at_once = args.processes * args.concurrency
-    direct = handler_only(ep, s3, copies[3], keys, at_once)
-    minimal_after = minimal_work(ep, s3, bucket, keys)[0]
-    minimal = (minimal_before + minimal_after) / 2
+    direct = handler_only(ep, s3, _fresh_copy(s3, bucket, keys, "bench-direct"), keys,
+                          at_once)
+    median_minimal = statistics.median(rounds["minimal"])
     print(f"\nengine: {es.server}")
-    print(f"\nend to end ({args.objects} objects; the worker: {args.processes} processes x "
-          f"{args.concurrency} pollers):")
+    print(f"\nend to end ({args.objects} objects, {args.rounds} interleaved rounds; the "
+          f"worker: {args.processes} processes x {args.concurrency} pollers):")
     rows = [(f"ours, BatchSize {args.batch_size} and T4_THREADS {args.threads} "
-             "(pipeline.yaml's defaults)", ours),
+             "(pipeline.yaml's defaults)", statistics.median(rounds["ours"])),
             (f"ours, BatchSize 10 and T4_THREADS {Settings.threads} (the local stack's worker)",
-             tens),
-            ("ours, BatchSize 10, events sent while the worker runs", fed),
-            (f"the handler alone, no queue: {at_once} batches of 10 at once, one process",
-             direct),
-            (f"minimal work: 16-thread GET pool + helpers.bulk (before {minimal_before:.0f}, "
-             f"after {minimal_after:.0f})", minimal),
-            ("helpers.bulk alone", bulk_only)]
+             statistics.median(rounds["tens"])),
+            ("ours, BatchSize 10, events sent while the worker runs (one run)", fed),
+            (f"the handler alone, no queue: {at_once} batches of 10 at once, one process "
+             "(one run)", direct),
+            ("minimal work: 16-thread GET pool + helpers.bulk", median_minimal),
+            ("helpers.bulk alone", statistics.median(bulk_alone))]
     for label, rate in rows:
-        print(f"  {label:<76} {rate:8.0f} docs/s")
-    print(f"  ratio ours (BatchSize {args.batch_size}) / minimal work: "
-          f"{ours / minimal:.2f}   (target >= 0.7)")
-    print(f"  ratio ours (BatchSize 10) / minimal work:  {tens / minimal:.2f}")
-    print(f"  ratio ours with the sends / minimal work:  {fed / minimal:.2f}")
-    print(f"  ratio the handler alone, one process / minimal work: {direct / minimal:.2f}")
-    print(f"  ratio ours (BatchSize {args.batch_size}) / bulk alone: {ours / bulk_only:.3f}")
-    fast, tika = extraction(ep, bodies)
+        print(f"  {label:<80} {rate:8.0f} docs/s")
+    main_ratio = paired(rounds["ours"], rounds["minimal"])
+    print(f"  ratio ours (BatchSize {args.batch_size}) / minimal work: {main_ratio}   "
+          f"(target >= 0.7: {'met' if main_ratio.meets(0.7) else 'NOT met'})")
+    tens_ratio = paired(rounds["tens"], rounds["minimal"])
+    print(f"  ratio ours (BatchSize 10) / minimal work: {tens_ratio}")
+    print(f"  ratio ours with the sends / minimal work (one run): {fed / median_minimal:.2f}")
+    print(f"  ratio the handler alone / minimal work (one run): {direct / median_minimal:.2f}")
+    print(f"  ratio ours (BatchSize {args.batch_size}) / bulk alone: "
+          f"{paired(rounds['ours'], bulk_alone)}")
+    speeds = extraction_rounds(ep, bodies, args.rounds)
     print("\nextraction of the same text files (sequential):")
-    print(f"  fast path: {fast:8.0f} files/s   Tika PUT /tika: {tika:8.0f} files/s   "
-          f"ratio {fast / tika:.1f}x")
+    print(f"  fast path: {statistics.median(speeds['fast']):8.0f} files/s   Tika PUT /tika: "
+          f"{statistics.median(speeds['tika']):8.0f} files/s   "
+          f"ratio {paired(speeds['fast'], speeds['tika'])}")
     if args.big_mb:
         big = big_object(ep, s3, bucket, args.big_mb)
         print(f"\nindexing one {args.big_mb} MB object: peak RSS {big['peak_kb'] / 1024:.0f} MB "

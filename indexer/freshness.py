@@ -57,8 +57,8 @@ every write of that second. A PUT that takes longer than this to become visible
 as the indexed one is caught by its own event, not by a listing."""
 
 FIELDS: list[str] = [F.ETAG, F.SIZE, F.VERSION_ID, F.LAST_MODIFIED, F.DELETED, F.SEQUENCER,
-                     F.EXTRACTOR_VERSION, F.EXTRACTION_STATUS, F.SOURCE_DIGEST, F.OBSERVED_AT,
-                     F.IS_LATEST, F.KEY, F.RESTORE]
+                     F.EXTRACTOR_VERSION, F.EXTRACTION_STATUS, F.EXTRACTION_ERROR,
+                     F.SOURCE_DIGEST, F.OBSERVED_AT, F.IS_LATEST, F.KEY, F.RESTORE]
 """The stored fields the rule reads (``_source`` includes for ``mget``/scans)."""
 
 NULL_VERSION = "null"

@@ -42,6 +42,7 @@ from t4index import fields as F
 from t4index import outcomes
 from t4index.document import build_document
 from t4index.lifecycle import BucketIndex, bucket_indices, ensure_bucket_index, ensure_template
+from t4index.mapping import DEFAULT_LAYOUT, IndexLayout
 from t4index.names import doc_id
 
 log = logging.getLogger("t4.indexer")
@@ -100,6 +101,19 @@ def _group(events_by_message: dict[str, list[ObjectEvent]]) -> dict[tuple[str, s
     return keys
 
 
+TIMEOUT_PENDING = "timed out once, retrying"
+"""How a document records a first Tika timeout (retryable) before it can be final."""
+
+
+def _timed_out_before(current: bulk.Current | None, common: dict[str, Any]) -> bool:
+    """Whether the stored document records a first timeout of this very object."""
+    stored = current.source if current is not None else None
+    return (stored is not None and not stored.get(F.DELETED)
+            and stored.get(F.SOURCE_DIGEST) == common["source_digest"]
+            and stored.get(F.EXTRACTION_STATUS) == outcomes.UNAVAILABLE
+            and str(stored.get(F.EXTRACTION_ERROR) or "").startswith(TIMEOUT_PENDING))
+
+
 class Pipeline:
     """Indexes batches of S3 event messages. Clients are injected; build once per container."""
 
@@ -107,7 +121,8 @@ class Pipeline:
                  threads: int = 8, max_attempts: int = 5, safety_margin_ms: int = 5_000,
                  before_write: Callable[[], None] | None = None,
                  index_ttl_s: float = 30.0, all_versions: bool = False,
-                 write_every: int = 50, write_interval_s: float = 5.0) -> None:
+                 write_every: int = 50, write_interval_s: float = 5.0,
+                 layout: IndexLayout = DEFAULT_LAYOUT) -> None:
         """``before_write`` runs just before each bulk write (a seam for race tests).
 
         ``index_ttl_s``: how long the bucket's alias target and reindex targets are
@@ -119,9 +134,11 @@ class Pipeline:
         (``indexer.budget``), and no object starts with less than ``MIN_OBJECT_MS``.
         ``write_every``/``write_interval_s``: finished decisions are written in steps of
         this many keys, or after this many seconds, whichever comes first.
+        ``layout``: shards and replicas of the bucket indices this pipeline creates.
         """
         self.write_every, self.write_interval_s = write_every, write_interval_s
         self.mode: Mode = AllVersions() if all_versions else LatestOnly()
+        self.layout = layout
         self.es, self.s3, self.extract = es, s3, extract
         self.before_write = before_write
         self.extractor_version = extractor_version
@@ -137,9 +154,9 @@ class Pipeline:
         cached = self._indices.get(bucket)
         if cached is None or time.monotonic() - cached[2] > self.index_ttl_s:
             if not self._template_ready:
-                ensure_template(self.es)
+                ensure_template(self.es, self.layout)
                 self._template_ready = True
-            index = ensure_bucket_index(self.es, bucket)
+            index = ensure_bucket_index(self.es, bucket, self.layout)
             # a reindex in progress: indices of a newer mapping version receive every write too
             mirrors = sorted(name for name, version in bucket_indices(self.es, bucket).items()
                              if version > index.mapping_version)
@@ -226,6 +243,12 @@ class Pipeline:
             doc = build_document(**common, extraction_status=outcomes.UNAVAILABLE,
                                  extraction_error=f"retry pending: {exc}")
             raise RetryLater(str(exc), [doc]) from exc
+        if extraction.status == outcomes.TIMEOUT and not _timed_out_before(current, common):
+            # Tika can answer a tiny parse while still draining a backlog (just resumed
+            # from a stall): a file's timeout is final only on a second delivery.
+            doc = build_document(**common, extraction_status=outcomes.UNAVAILABLE,
+                                 extraction_error=f"{TIMEOUT_PENDING}: {extraction.error}")
+            raise RetryLater(f"Tika timed out on this file once: {extraction.error}", [doc])
         return build_document(
             **common, text=extraction.text, extraction_status=extraction.status,
             extraction_error=extraction.error, extraction_truncated=extraction.truncated,

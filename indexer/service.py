@@ -88,4 +88,4 @@ def build_pipeline(settings: Settings, *, es: Any = None, s3: Any = None) -> Pip
     return Pipeline(es, s3, make_extract(s3, extractor),
                     extractor_version=EXTRACTOR_VERSION, threads=settings.threads,
                     safety_margin_ms=settings.safety_margin_ms,
-                    all_versions=settings.all_versions)
+                    all_versions=settings.all_versions, layout=settings.layout)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from indexer.errors import ConfigurationError
+from t4index.mapping import DEFAULT_LAYOUT, IndexLayout
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -69,7 +70,8 @@ class Settings:
     all_versions: bool = False
     retry_base_s: int = 30
     retry_max_s: int = 900
-    languages: bool = True
+    languages: bool = False  # off until its cost meets the indexing target (docs)
+    layout: IndexLayout = DEFAULT_LAYOUT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +93,12 @@ class Settings:
         if mode not in ("latest", "all"):
             raise ConfigurationError(f"T4_INDEX_VERSIONS={mode!r} must be 'latest' (one document "
                                      "per key, its current state) or 'all' (every version)")
+        try:
+            layout = IndexLayout(
+                shards=_int(env, "T4_INDEX_SHARDS", DEFAULT_LAYOUT.shards, 1),
+                replicas=(env.get("T4_INDEX_REPLICAS") or DEFAULT_LAYOUT.replicas).strip())
+        except ValueError as exc:
+            raise ConfigurationError(f"T4_INDEX_SHARDS / T4_INDEX_REPLICAS: {exc}") from None
         if env.get("T4_ES_USERNAME") and not env.get("T4_ES_PASSWORD"):
             raise ConfigurationError("T4_ES_USERNAME is set but T4_ES_PASSWORD is not")
         return cls(
@@ -114,4 +122,5 @@ class Settings:
             all_versions=mode == "all",
             retry_base_s=_int(env, "T4_RETRY_BASE_S", cls.retry_base_s, 0),
             retry_max_s=_int(env, "T4_RETRY_MAX_S", cls.retry_max_s, 0),
+            layout=layout,
         )

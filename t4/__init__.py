@@ -32,6 +32,7 @@ from t4._search import SearchHit, SearchResults
 from t4._search_api import (
     SearchAccessDeniedError,
     SearchError,
+    SearchPartialError,
     SearchQueryError,
     SearchUnavailableError,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "S3Error",
     "SearchAccessDeniedError",
     "SearchError",
+    "SearchPartialError",
     "SearchHit",
     "SearchQueryError",
     "SearchResults",

@@ -690,6 +690,7 @@ class Bucket:
         highlight: bool | None = None,
         facets: bool = False,
         cursor: str | None = None,
+        allow_partial: bool = True,
         **filters: Any,
     ) -> Any:
         """Search this bucket's catalog; configure where it is with ``t4.config`` first.
@@ -710,18 +711,22 @@ class Bucket:
         Highlights are on by default for pages of up to 100 hits
         (``t4index.query.MAX_HIGHLIGHT_PAGE_SIZE``). Both routes (the search API and
         Elasticsearch directly) validate the query before any request and give the same hits.
+        When some shards of the catalog do not answer (a node lost), the results say so in
+        ``partial``; ``allow_partial=False`` raises ``SearchPartialError`` instead.
 
         Returns:
             ``SearchResults``: up to ``limit`` hits in relevance order (each with key, version
             id, size, last modified, metadata, score, highlighted snippets, extraction
             status and reason, extracted document metadata and tags), ``total``,
             ``cursor`` (pass it back as ``cursor=`` for the next page; None on the last page),
-            ``facets`` (counts by extension and total size) when asked; ``.to_dataframe()``.
+            ``facets`` (counts by extension and total size) when asked; ``partial`` (None
+            when complete); ``.to_dataframe()``.
         Raises:
             SearchNotConfiguredError: no catalog is configured (the message says how).
             SearchQueryError: the query is malformed, holds a value that cannot be searched for
                 (a set, an arbitrary object, NaN), or exceeds a cost limit (the message says
                 what to change); raised before any request.
+            SearchPartialError: some shards did not answer and ``allow_partial`` is False.
             SearchError: the catalog refused or is unavailable.
         """
         from t4._search import build_query, run_search
@@ -732,7 +737,7 @@ class Bucket:
                         filters={"extensions": extensions, "min_size": min_size,
                                  "max_size": max_size, "modified_since": modified_since,
                                  "modified_before": modified_before, "prefix": prefix,
-                                 **filters})
+                                 **filters}, allow_partial=allow_partial)
         return run_search(self.name, q, cursor, session=self._session)
 
 

@@ -19,6 +19,7 @@ from t4._errors import SearchNotConfiguredError
 from t4._search_api import (  # one error tree for both routes
     SearchAccessDeniedError,
     SearchError,
+    SearchPartialError,
     SearchQueryError,
     SearchUnavailableError,
 )
@@ -68,12 +69,19 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchResults(Sequence[SearchHit]):
-    """A page of hits in relevance order, with the cursor of the next page."""
+    """A page of hits in relevance order, with the cursor of the next page.
+
+    ``partial`` is None when every shard of the catalog answered. Otherwise some did
+    not (a node was lost): the hits, ``total`` and ``facets`` may miss matches, and
+    ``partial`` says ``{"failed_shards", "total_shards", "reasons"}``; search again
+    later, or pass ``allow_partial=False`` to get ``SearchPartialError`` instead.
+    """
 
     hits: list[SearchHit]
     total: int
     cursor: str | None
     facets: dict[str, Any] | None = None
+    partial: dict[str, Any] | None = None
 
     def __getitem__(self, index):  # type: ignore[override]
         return self.hits[index]
@@ -108,13 +116,16 @@ def _results(page: Any) -> SearchResults:
         "extensions": dict(page.facets.extensions),
         "other_extensions": page.facets.other_extensions,
         "total_size": page.facets.total_size}
-    return SearchResults(hits, page.total, page.cursor, facets)
+    from t4index.wire import encode_partial
+
+    return SearchResults(hits, page.total, page.cursor, facets, encode_partial(page.partial))
 
 
 def build_query(query: str | Mapping[str, Any] | None, *, meta: Mapping[str, Any] | None,
                 limit: int, doc: Mapping[str, Any] | None = None,
                 tags: Mapping[str, Any] | None = None, include_deleted: bool, versions: bool,
-                highlight: bool | None, facets: bool, filters: Mapping[str, Any]) -> Any:
+                highlight: bool | None, facets: bool, filters: Mapping[str, Any],
+                allow_partial: bool = True) -> Any:
     """The ``t4index.SearchQuery`` of ``Bucket.search``'s arguments.
 
     ``filters`` maps ``Bucket.search`` keywords of ``t4index.filters.FILTERS`` to values
@@ -148,7 +159,7 @@ def build_query(query: str | Mapping[str, Any] | None, *, meta: Mapping[str, Any
     return SearchQuery(text=text or None, meta=metadata or None, doc=doc, tags=tags,
                        include_deleted=include_deleted,
                        include_versions=versions, highlight=highlight, facets=facets,
-                       page_size=limit, **chosen)
+                       page_size=limit, allow_partial=allow_partial, **chosen)
 
 
 _backends: dict[tuple, Any] = {}
@@ -197,6 +208,7 @@ def _search_direct(es: Any, bucket: str, q: Any, cursor: str | None) -> SearchRe
         CursorExpiredError,
         EngineAccessDeniedError,
         IndexMissingError,
+        PartialResultsError,
         QueryError,
         T4IndexError,
     )
@@ -210,6 +222,8 @@ def _search_direct(es: Any, bucket: str, q: Any, cursor: str | None) -> SearchRe
         page = search_page(es, bucket, q)
     except QueryError as exc:  # the query model's, or the engine's 400
         raise SearchQueryError(str(exc)) from exc
+    except PartialResultsError as exc:
+        raise SearchPartialError(f"search of s3://{bucket}: {exc}") from exc
     except CursorExpiredError as exc:
         raise SearchQueryError("cursor has expired; start the search again without a "
                                "cursor") from exc

@@ -64,6 +64,11 @@ class SearchUnavailableError(SearchError):
     """The API or its cluster cannot answer now (5xx, timeout, connection refused)."""
 
 
+class SearchPartialError(SearchUnavailableError):
+    """Some shards of the catalog did not answer, and ``allow_partial=False`` asked for
+    complete results only; try again when the cluster has recovered."""
+
+
 def _error_class(name: str, default: type[SearchError]) -> type[SearchError]:
     from t4 import _errors
 
@@ -162,7 +167,7 @@ class SearchApiClient:
 
         Returns:
             The JSON answer: ``hits``, ``total``, ``total_is_exact``, ``has_more``,
-            ``cursor``, ``facets``.
+            ``cursor``, ``facets``, ``partial``.
         Raises:
             SearchQueryError: 400/413, the request or cursor is invalid.
             SearchAccessDeniedError: 401/403, or no credentials.
@@ -198,6 +203,8 @@ class SearchApiClient:
             cls = _error_class("SearchQueryError", SearchQueryError)
         elif status in (401, 403):
             cls = _error_class("SearchAccessDeniedError", SearchAccessDeniedError)
+        elif status >= 500 and code == "PartialResults":
+            cls = _error_class("SearchPartialError", SearchPartialError)
         elif status >= 500:
             cls = _error_class("SearchUnavailableError", SearchUnavailableError)
         else:

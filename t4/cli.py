@@ -114,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--deleted", action="store_true", help="include deleted objects")
     search.add_argument("--versions", action="store_true", help="include older versions")
     search.add_argument("--json", action="store_true", help="print JSON lines, not a table")
+    search.add_argument("--complete", action="store_true",
+                        help="fail rather than print partial results when shards are missing")
 
     cfg = sub.add_parser("config", help="show or set where search requests go")
     cfg.add_argument("--search-api-url", default=None, help="the deployed search API")
@@ -224,7 +226,8 @@ def _search(bucket: Bucket, loc: S3Location, args: argparse.Namespace, out: Text
         filters["prefix"] = loc.key or None
     results = bucket.search(args.query, meta=meta, limit=args.limit,
                             include_deleted=args.deleted, versions=args.versions,
-                            facets=args.facets, cursor=args.cursor, **filters)
+                            facets=args.facets, cursor=args.cursor,
+                            allow_partial=not args.complete, **filters)
     if args.json:
         for hit in results:
             record = dataclasses.asdict(hit)
@@ -235,6 +238,11 @@ def _search(bucket: Bucket, loc: S3Location, args: argparse.Namespace, out: Text
             out.write(format_results(results) + "\n")
         if results.facets:
             out.write(f"facets: {json.dumps(results.facets, sort_keys=True)}\n")
+    if results.partial:  # never a silent short answer, in JSON mode too
+        partial = results.partial
+        print(f"t4: warning: partial results: {partial['failed_shards']} of "
+              f"{partial['total_shards']} shards did not answer; matches may be missing",
+              file=sys.stderr)
     if results.cursor:
         print(f"more: t4 search ... --cursor {results.cursor}", file=sys.stderr)
     return 0

@@ -7,6 +7,7 @@
     ├── DocumentError       (also ValueError) a document that cannot be built
     ├── QueryError          (also ValueError) a search request that is not valid
     ├── IndexStateError     the cluster's indices or aliases are not as expected
+    ├── PartialResultsError some shards did not answer and complete results were asked for
     └── EngineError         the engine refused or failed (``status``, ``kind``, ``reason``)
         ├── IndexMissingError        no index yet (404 ``index_not_found_exception``)
         ├── CursorExpiredError       the point in time is gone
@@ -87,3 +88,12 @@ class EngineQueryError(EngineError, QueryError):
 
 class UnsupportedEngineError(EngineError):
     """The server is not an engine or version this project supports (the message says which)."""
+
+
+class PartialResultsError(T4IndexError):
+    """Some shards failed or were unavailable, and the query asked for complete results
+    (``SearchQuery.allow_partial=False``); ``partial`` says how many and why."""
+
+    def __init__(self, message: str, partial: object = None) -> None:
+        super().__init__(message)
+        self.partial = partial

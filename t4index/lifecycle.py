@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from t4index.errors import EngineError, IndexStateError
-from t4index.mapping import MAPPING_VERSION, index_settings, index_template, mappings
+from t4index.mapping import (
+    DEFAULT_LAYOUT,
+    MAPPING_VERSION,
+    IndexLayout,
+    index_settings,
+    index_template,
+    mappings,
+)
 from t4index.names import (
     ALIAS_PREFIX,
     INDEX_PREFIX,
@@ -65,8 +72,9 @@ def _search_started(es: Any, body: dict[str, Any], index: str) -> Any:
     return es.search(body, index)
 
 
-def ensure_template(es: Any) -> bool:
-    """Put the index template unless the cluster holds a newer mapping version's.
+def ensure_template(es: Any, layout: IndexLayout = DEFAULT_LAYOUT) -> bool:
+    """Put the index template (with ``layout``'s shards and replicas) unless the cluster
+    holds a newer mapping version's.
 
     Returns:
         True when the template was written, False when a newer one was kept.
@@ -77,7 +85,7 @@ def ensure_template(es: Any) -> bool:
         meta = es.template_meta(TEMPLATE_NAME) or {}
         if int(meta.get("mapping_version", 0)) > MAPPING_VERSION:
             return False
-        es.put_template(TEMPLATE_NAME, index_template())
+        es.put_template(TEMPLATE_NAME, index_template(layout))
     except EngineError as exc:
         raise IndexStateError(f"could not put index template {TEMPLATE_NAME!r}: {exc}") from exc
     return True
@@ -103,22 +111,24 @@ def _write_index(bucket: str, alias: str, targets: dict[str, bool]) -> tuple[str
     return writers[0], version
 
 
-def _create_index(es: Any, name: str) -> bool:
+def _create_index(es: Any, name: str, layout: IndexLayout = DEFAULT_LAYOUT) -> bool:
     """Create ``name`` with the current settings and mappings, and wait for its primary
     shard; False if it exists."""
     try:
-        return es.create_index(name, index_settings(), mappings())
+        return es.create_index(name, index_settings(layout), mappings())
     except EngineError as exc:
         raise IndexStateError(f"could not create index {name!r}: {exc}") from exc
 
 
-def ensure_bucket_index(es: Any, bucket: str) -> BucketIndex:
+def ensure_bucket_index(es: Any, bucket: str, layout: IndexLayout = DEFAULT_LAYOUT
+                        ) -> BucketIndex:
     """Make sure ``bucket``'s alias exists and writes to a concrete index.
 
     On first use creates ``index_name(bucket, MAPPING_VERSION)``, waits for its primary
-    shard, then adds the alias as its write alias, so that no search through the alias
-    meets a shard that has not started (concurrent callers all succeed). An alias that
-    already exists is left as it is, whatever its mapping version.
+    shard (``layout`` gives its shards and replicas), then adds the alias as its write
+    alias, so that no search through the alias meets a shard that has not started
+    (concurrent callers all succeed). An alias that already exists is left as it is,
+    whatever its mapping version.
 
     Returns:
         The ``BucketIndex``; ``created`` tells whether this call created the index.
@@ -144,7 +154,7 @@ def ensure_bucket_index(es: Any, bucket: str) -> BucketIndex:
     # The alias comes after the primary shard has started: an alias created with its
     # index is visible at once, and a search through it before the shard starts
     # fails with 503 (seen: a search right after a bucket's first event).
-    created = _create_index(es, name)  # returns once the primary shard is active
+    created = _create_index(es, name, layout)  # once the primary shard is active
     if not created:  # a concurrent caller's index, perhaps not started yet
         es.wait_for_index(name)
     targets = _alias_targets(es, alias)
@@ -156,7 +166,8 @@ def ensure_bucket_index(es: Any, bucket: str) -> BucketIndex:
     return BucketIndex(bucket, alias, write, version, created=created)
 
 
-def prepare_version(es: Any, bucket: str, new_version: int) -> str:
+def prepare_version(es: Any, bucket: str, new_version: int,
+                    layout: IndexLayout = DEFAULT_LAYOUT) -> str:
     """Create ``bucket``'s concrete index for ``new_version``, outside the alias.
 
     While a reindex fills it, writers send to both the alias and this index.
@@ -167,11 +178,12 @@ def prepare_version(es: Any, bucket: str, new_version: int) -> str:
         IndexStateError: the cluster refused.
     """
     name = index_name(bucket, new_version)
-    _create_index(es, name)
+    _create_index(es, name, layout)
     return name
 
 
-def roll_to_new_version(es: Any, bucket: str, new_version: int) -> BucketIndex:
+def roll_to_new_version(es: Any, bucket: str, new_version: int,
+                        layout: IndexLayout = DEFAULT_LAYOUT) -> BucketIndex:
     """Point ``bucket``'s alias at its ``new_version`` index in one atomic step.
 
     Creates the new index if needed, then one ``_aliases`` request removes the alias
@@ -184,7 +196,7 @@ def roll_to_new_version(es: Any, bucket: str, new_version: int) -> BucketIndex:
         IndexStateError: the alias changed concurrently, or the cluster refused.
     """
     alias = alias_name(bucket)
-    new_index = prepare_version(es, bucket, new_version)
+    new_index = prepare_version(es, bucket, new_version, layout)
     try:
         old = [name for name in _alias_targets(es, alias) if name != new_index]
         actions: list[dict[str, Any]] = [

@@ -8,6 +8,8 @@ without indexing them, so a newer writer never gets a document rejected.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from t4index import docmeta
@@ -87,17 +89,59 @@ def mappings() -> dict[str, Any]:
     }
 
 
-def index_settings() -> dict[str, Any]:
+_REPLICA_RANGE = re.compile(r"\d+-(\d+|all)")
+
+
+@dataclass(frozen=True)
+class IndexLayout:
+    """Shards and replicas of each bucket's concrete index.
+
+    Attributes:
+        shards: primary shards (fixed at creation: changing it needs a reindex).
+        replicas: a number (``"1"``: one copy of each shard on another node) or a range
+            the engine adjusts to the cluster's data nodes (``"0-1"``: none on one node,
+            so a single node is green; one from two nodes on, so a lost node loses no
+            data). Dynamic: ``PUT <index>/_settings`` changes it on a live index.
+
+    Raises:
+        ValueError: shards outside 1..1024, or replicas neither a number nor a range.
+    """
+
+    shards: int = 1
+    replicas: str = "0-1"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.shards, bool) or not isinstance(self.shards, int) or \
+                not 1 <= self.shards <= 1024:
+            raise ValueError(f"index shards must be an integer 1..1024, got {self.shards!r}")
+        if not isinstance(self.replicas, str) or not (
+                self.replicas.isdigit() or _REPLICA_RANGE.fullmatch(self.replicas)):
+            raise ValueError(f"index replicas must be a number ('1') or a range ('0-1', "
+                             f"'0-all'), got {self.replicas!r}")
+
+    def settings(self) -> dict[str, Any]:
+        """The shard and replica part of an index's ``settings``."""
+        if self.replicas.isdigit():
+            return {"number_of_shards": self.shards, "number_of_replicas": int(self.replicas),
+                    "auto_expand_replicas": False}
+        return {"number_of_shards": self.shards, "auto_expand_replicas": self.replicas}
+
+
+DEFAULT_LAYOUT = IndexLayout()
+"""One shard, replicas 0-1: green on one node, one replica on two nodes or more."""
+
+
+def index_settings(layout: IndexLayout = DEFAULT_LAYOUT) -> dict[str, Any]:
     """The ``settings`` body of every concrete index.
 
     Returns:
-        A fresh dict: one shard, replicas auto-expanded 0-1 (green on one node),
-        explicit field, nesting and highlight limits.
+        A fresh dict: shards and replicas of ``layout`` (by default one shard, replicas
+        auto-expanded 0-1: green on one node and on three), explicit field, nesting and
+        highlight limits.
     """
     return {
         "index": {
-            "number_of_shards": 1,
-            "auto_expand_replicas": "0-1",
+            **layout.settings(),
             "mapping": {
                 "total_fields": {"limit": TOTAL_FIELDS_LIMIT},
                 "nested_objects": {"limit": NESTED_OBJECTS_LIMIT},
@@ -108,7 +152,7 @@ def index_settings() -> dict[str, Any]:
     }
 
 
-def index_template() -> dict[str, Any]:
+def index_template(layout: IndexLayout = DEFAULT_LAYOUT) -> dict[str, Any]:
     """The composable index template (body of ``PUT _index_template/t4-data``).
 
     Returns:
@@ -118,7 +162,7 @@ def index_template() -> dict[str, Any]:
     return {
         "index_patterns": [INDEX_PATTERN],
         "priority": 200,
-        "template": {"settings": index_settings(), "mappings": mappings()},
+        "template": {"settings": index_settings(layout), "mappings": mappings()},
         "_meta": {"mapping_version": MAPPING_VERSION, "owner": "t4-search"},
     }
 

@@ -25,7 +25,7 @@ from t4index._predicates import OPERATORS, amz_meta_clauses, meta_clauses
 from t4index.errors import QueryError
 from t4index.filters import FILTERS, filter_clauses
 from t4index.mapping import HIGHLIGHT_MAX_ANALYZED_OFFSET
-from t4index.response import Facets, Hit, SearchPage, parse_response
+from t4index.response import Facets, Hit, Partial, SearchPage, parse_response
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -36,6 +36,7 @@ __all__ = [
     "Cursor",
     "Facets",
     "Hit",
+    "Partial",
     "SearchPage",
     "SearchQuery",
     "build_search_body",
@@ -154,6 +155,9 @@ class SearchQuery:
         page_size: hits per page, 1..``MAX_PAGE_SIZE``.
         cursor: continue from a page's ``cursor`` (or a first-page ``Cursor``).
         keep_alive: how long the point in time lives between pages.
+        allow_partial: when some shards fail or are unavailable (a node lost), return
+            the hits of the others with ``SearchPage.partial`` set; False raises
+            ``PartialResultsError`` instead.
     """
 
     text: str | None = None
@@ -180,6 +184,7 @@ class SearchQuery:
     page_size: int = DEFAULT_PAGE_SIZE
     cursor: Cursor | None = None
     keep_alive: str = "1m"
+    allow_partial: bool = True
 
     def fingerprint(self) -> str:
         """A hash of what selects and orders hits (not paging, highlights or facets)."""
@@ -302,6 +307,8 @@ def build_search_body(q: SearchQuery) -> dict[str, Any]:
     if not isinstance(q, SearchQuery):
         raise QueryError(f"expected a SearchQuery, got {type(q).__name__}")
     _check_int("page_size", q.page_size, 1, MAX_PAGE_SIZE)
+    if not isinstance(q.allow_partial, bool):
+        raise QueryError(f"allow_partial must be true or false, got {q.allow_partial!r}")
     if q.highlight is True and q.text and q.page_size > MAX_HIGHLIGHT_PAGE_SIZE:
         raise QueryError(f"highlights are computed for every hit: ask for at most "
                          f"{MAX_HIGHLIGHT_PAGE_SIZE} hits with highlight, or turn it off "

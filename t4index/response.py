@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from t4index import fields as f
 from t4index.dates import parse_iso
-from t4index.errors import QueryError
+from t4index.errors import PartialResultsError, QueryError
 
 if TYPE_CHECKING:
     from t4index.query import Cursor, SearchQuery
@@ -57,6 +57,53 @@ class Facets:
     total_size: int
 
 
+MAX_PARTIAL_REASONS = 5
+MAX_REASON_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Partial:
+    """The shards a search could not read: its hits, total and facets miss their documents.
+
+    Attributes:
+        failed_shards: shards that failed or had no copy available.
+        total_shards: shards the search was sent to.
+        reasons: up to ``MAX_PARTIAL_REASONS`` distinct ``type: reason`` of the failures
+            the engine listed (unassigned shards are counted, not listed).
+    """
+
+    failed_shards: int
+    total_shards: int
+    reasons: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One line for a warning or an error message."""
+        why = f" ({'; '.join(self.reasons)})" if self.reasons else ""
+        return (f"{self.failed_shards} of {self.total_shards} shards did not answer{why}; "
+                "results may be missing matches")
+
+
+def partial_of(shards: Mapping[str, Any] | None) -> Partial | None:
+    """The ``Partial`` of a search answer's ``_shards`` header, or None when every shard
+    answered (skipped shards held no match and count as answered)."""
+    if not isinstance(shards, Mapping):
+        return None
+    total = int(shards.get("total") or 0)
+    failed = int(shards.get("failed") or 0)
+    answered = int(shards.get("successful") or 0) + int(shards.get("skipped") or 0)
+    failed = max(failed, total - answered)
+    if failed <= 0:
+        return None
+    reasons: list[str] = []
+    for failure in shards.get("failures") or []:
+        reason = failure.get("reason") if isinstance(failure, Mapping) else None
+        if isinstance(reason, Mapping):
+            text = f"{reason.get('type', '')}: {reason.get('reason', '')}"[:MAX_REASON_CHARS]
+            if text not in reasons and len(reasons) < MAX_PARTIAL_REASONS:
+                reasons.append(text)
+    return Partial(failed_shards=failed, total_shards=total, reasons=tuple(reasons))
+
+
 @dataclass(frozen=True)
 class SearchPage:
     """One page of hits.
@@ -69,6 +116,8 @@ class SearchPage:
             more pages).
         pit_id: the point in time this page was read from (close it when done).
         facets: present when asked for on the first page.
+        partial: None when every shard answered; otherwise which did not (the hits,
+            total and facets miss their documents).
     """
 
     hits: list[Hit]
@@ -78,6 +127,7 @@ class SearchPage:
     cursor: Cursor | None
     pit_id: str | None
     facets: Facets | None
+    partial: Partial | None = None
 
 
 def _hit(raw: Mapping[str, Any]) -> Hit:
@@ -127,9 +177,12 @@ def parse_response(resp: Mapping[str, Any], query: SearchQuery,
     was read without one (the first page).
 
     Returns:
-        The ``SearchPage``; its cursor carries the point in time.
+        The ``SearchPage``; its cursor carries the point in time; ``partial`` is set
+        when some shards did not answer.
     Raises:
         QueryError: the answer is not a search response.
+        PartialResultsError: some shards did not answer and ``query.allow_partial``
+            is False.
     """
     from t4index.query import Cursor
 
@@ -139,6 +192,10 @@ def parse_response(resp: Mapping[str, Any], query: SearchQuery,
         total = body["hits"].get("total") or {"value": len(raw_hits), "relation": "eq"}
     except (KeyError, TypeError) as exc:
         raise QueryError("not a search response: no hits.hits") from exc
+    partial = partial_of(body.get("_shards"))
+    if partial is not None and not query.allow_partial:
+        raise PartialResultsError(f"incomplete search refused (allow_partial=False): "
+                                  f"{partial.describe()}", partial)
     has_more = len(raw_hits) > query.page_size
     raw_hits = raw_hits[: query.page_size]
     pit_id = body.get("pit_id") or pit_id
@@ -154,4 +211,5 @@ def parse_response(resp: Mapping[str, Any], query: SearchQuery,
         cursor=cursor,
         pit_id=pit_id,
         facets=_facets(body.get("aggregations")),
+        partial=partial,
     )

@@ -20,8 +20,11 @@ list, tuple, set           an array (sets only where order does not matter: ``in
 Anything else (an arbitrary object, NaN, infinity, a non-string dict key) is a
 ``QueryError`` before any request: :func:`encode_request` validates the whole query
 with the query model first. An answer is ``{"hits", "total", "total_is_exact",
-"has_more", "cursor", "facets"}``; :func:`encode_page` and :func:`decode_page` are
-its two directions, and each hit has one shape, :data:`HIT_FIELDS`.
+"has_more", "cursor", "facets", "partial"}``; :func:`encode_page` and
+:func:`decode_page` are its two directions, and each hit has one shape,
+:data:`HIT_FIELDS`. ``partial`` is null when every shard answered, else
+``{"failed_shards", "total_shards", "reasons"}`` (``t4index.Partial``): both routes
+carry it, so an incomplete answer is never mistaken for a complete one.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from t4index.query import (
     SORTS,
     Facets,
     Hit,
+    Partial,
     SearchPage,
     SearchQuery,
     build_search_body,
@@ -63,7 +67,9 @@ __all__ = [
     "decode_page",
     "decode_request",
     "dumps",
+    "decode_partial",
     "encode_page",
+    "encode_partial",
     "encode_request",
 ]
 
@@ -102,6 +108,7 @@ def _fields() -> tuple[WireField, ...]:
              "tags": "object", "sort": "string",
              "page_size": "integer", "include_versions": "boolean",
              "include_deleted": "boolean", "highlight": "boolean", "facets": "boolean",
+             "allow_partial": "boolean",
              **{flt.name: flt.json_type for flt in FILTERS}}
     missing = set(defaults) - set(types) - {"cursor", "keep_alive"}
     if missing:  # a SearchQuery attribute nobody declared: fail at import, not in production
@@ -358,13 +365,40 @@ class WirePage:
     has_more: bool
     cursor: str | None
     facets: Facets | None
+    partial: Partial | None = None
+
+
+def encode_partial(partial: Partial | None) -> dict[str, Any] | None:
+    """``partial`` as the answer's ``partial`` field (None: every shard answered)."""
+    if partial is None:
+        return None
+    return {"failed_shards": partial.failed_shards, "total_shards": partial.total_shards,
+            "reasons": list(partial.reasons)}
+
+
+def decode_partial(raw: Any) -> Partial | None:
+    """The ``Partial`` of an answer's ``partial`` field.
+
+    Raises:
+        QueryError: the field is neither null nor the object ``encode_partial`` makes.
+    """
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise QueryError(f"'partial' must be an object or null, got {raw!r}")
+    try:
+        return Partial(failed_shards=int(raw["failed_shards"]),
+                       total_shards=int(raw["total_shards"]),
+                       reasons=tuple(str(r) for r in raw.get("reasons") or ()))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise QueryError(f"'partial' is not valid: {exc}") from exc
 
 
 def encode_page(page: SearchPage, cursor: str | None) -> dict[str, Any]:
     """The answer for ``page``; ``cursor`` is the next page's cursor string or None.
 
     Returns:
-        ``{"hits", "total", "total_is_exact", "has_more", "cursor", "facets"}``.
+        ``{"hits", "total", "total_is_exact", "has_more", "cursor", "facets", "partial"}``.
     """
     facets = None if page.facets is None else {
         "extensions": dict(page.facets.extensions),
@@ -372,7 +406,7 @@ def encode_page(page: SearchPage, cursor: str | None) -> dict[str, Any]:
         "total_size": page.facets.total_size}
     return {"hits": [encode_hit(h) for h in page.hits], "total": page.total,
             "total_is_exact": page.total_is_exact, "has_more": page.has_more,
-            "cursor": cursor, "facets": facets}
+            "cursor": cursor, "facets": facets, "partial": encode_partial(page.partial)}
 
 
 def decode_page(answer: Mapping[str, Any]) -> WirePage:
@@ -391,6 +425,7 @@ def decode_page(answer: Mapping[str, Any]) -> WirePage:
             cursor=answer.get("cursor"),
             facets=Facets(extensions=dict(facets.get("extensions") or {}),
                           other_extensions=int(facets.get("other_extensions", 0)),
-                          total_size=int(facets.get("total_size", 0))) if facets else None)
+                          total_size=int(facets.get("total_size", 0))) if facets else None,
+            partial=decode_partial(answer.get("partial")))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise QueryError(f"not a search answer: {exc}") from exc

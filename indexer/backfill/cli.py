@@ -245,8 +245,9 @@ def _reindex(args: argparse.Namespace, out: TextIO) -> int:
     from indexer.backfill.reindex import reindex
     from t4index.mapping import MAPPING_VERSION
 
-    summary = reindex(_pipeline().es, args.bucket, args.to_version or MAPPING_VERSION,
-                      grace_s=args.grace, delete_old=args.delete_old)
+    pipeline = _pipeline()  # the new index takes T4_INDEX_SHARDS / T4_INDEX_REPLICAS
+    summary = reindex(pipeline.es, args.bucket, args.to_version or MAPPING_VERSION,
+                      grace_s=args.grace, delete_old=args.delete_old, layout=pipeline.layout)
     print(f"{args.bucket}: {summary.old_index} -> {summary.new_index}: copied {summary.copied:,}, "
           f"newer already there {summary.newer_in_target:,}, repaired {summary.repaired:,}"
           + (", old index deleted" if summary.deleted_old else ""), file=out)

@@ -33,6 +33,7 @@ from t4index.lifecycle import (
     prepare_version,
     roll_to_new_version,
 )
+from t4index.mapping import DEFAULT_LAYOUT, IndexLayout
 
 
 @dataclass
@@ -104,8 +105,12 @@ def verify(es: Any, old: str, new: str, summary: ReindexSummary, *, page_size: i
 def reindex(es: Any, bucket: str, new_version: int, *, grace_s: float = 90.0,
             page_size: int = 1000, delete_old: bool = False,
             progress: Callable[[ReindexSummary], None] | None = None,
-            sleep: Callable[[float], None] = time.sleep) -> ReindexSummary:
+            sleep: Callable[[float], None] = time.sleep,
+            layout: IndexLayout = DEFAULT_LAYOUT) -> ReindexSummary:
     """Move ``bucket``'s alias to a new ``new_version`` index; searches answer throughout.
+
+    The new index has ``layout``'s shards and replicas: a reindex is how a bucket's
+    shard count changes.
 
     ``grace_s`` must exceed the writers' ``Pipeline.index_ttl_s`` plus the longest
     batch (the Lambda timeout), so that every writer mirrors before the copy starts.
@@ -122,7 +127,7 @@ def reindex(es: Any, bucket: str, new_version: int, *, grace_s: float = 90.0,
     if new_version <= current.mapping_version:
         raise ReindexError(f"bucket {bucket!r} is at mapping version {current.mapping_version}; "
                            f"the new version must be higher, got {new_version}")
-    target = prepare_version(es, bucket, new_version)
+    target = prepare_version(es, bucket, new_version, layout)
     summary = ReindexSummary(old_index=current.write_index, new_index=target)
     sleep(grace_s)
     # The copy scans a point in time, which sees refreshed documents only: refresh first,
@@ -134,7 +139,7 @@ def reindex(es: Any, bucket: str, new_version: int, *, grace_s: float = 90.0,
     if summary.failed:
         raise ReindexError(f"{summary.failed} documents could not be copied to {target}; "
                            "the alias still points at the old index: run the reindex again")
-    roll_to_new_version(es, bucket, new_version)
+    roll_to_new_version(es, bucket, new_version, layout)
     if delete_old:
         sleep(grace_s)  # writers with the old view finish their batches first
         summary.deleted_old = delete_index(es, current.write_index)

@@ -1,4 +1,4 @@
-"""python -m infra.local up|down|status|logs|env|sibling-env|demo"""
+"""python -m infra.local up|down|status|logs|env|sibling-env|node|demo"""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     sibling = sub.add_parser("sibling-env", help="T4_STACK_* exports of a second stack running "
                              "ENGINE beside this one (own home, ports +100): `./dev test`")
     sibling.add_argument("engine", choices=ENGINES)
+    node = sub.add_parser("node", help="stop, kill (SIGKILL) or start one node of a "
+                                       "multi-node cluster (T4_STACK_NODES)")
+    node.add_argument("action", choices=("stop", "kill", "start"))
+    node.add_argument("name", help="es-1, es-2, ...")
     demo = sub.add_parser("demo", help="index sample files through the pipeline and search them")
     demo.add_argument("--bucket", default="t4-demo")
     args = parser.parse_args(argv)
@@ -46,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if all(r.healthy for r in rows) else 3
         elif args.command == "logs":
             print(procs.tail(stack.log_path(settings, args.service), args.lines))
+        elif args.command == "node":
+            stack.node(settings, args.action, args.name)
         elif args.command == "env":
             from infra.local.services import search_api_callers
 

@@ -98,6 +98,9 @@ class SearchApiServer(ThreadingHTTPServer):
     """The HTTP server; ``url`` is where it listens."""
 
     daemon_threads = True
+    request_queue_size = 128
+    """The listen backlog (the standard library's is 5): a burst of callers connecting at
+    once was reset (``Connection reset by peer``) where API Gateway accepts them all."""
 
     def __init__(self, address: tuple[str, int], principals: Mapping[str, Principal],
                  region: str, handler: Handler | None = None,

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from infra.local import fetch, java
+from infra.local import cluster, fetch, java
 from infra.local.errors import StackError
 from infra.local.procs import ProcessSpec
 from infra.local.settings import StackSettings
@@ -59,18 +59,11 @@ def _chown_tree(path: Path, user: str) -> None:
             os.lchown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
 
 
-def _write_es_config(settings: StackSettings, es_home: Path) -> None:
-    config = es_home / "config"
-    (config / "elasticsearch.yml").write_text(
-        "# Written by `python -m infra.local up`; edits are overwritten.\n"
+def _es_common_yaml(settings: StackSettings) -> str:
+    """The settings every node of the local cluster shares."""
+    return (
         "cluster.name: t4-local\n"
-        "node.name: t4-local-1\n"
-        "discovery.type: single-node\n"
         f"network.host: {settings.host}\n"
-        f"http.port: {settings.es_port}\n"
-        "transport.port: 0\n"
-        f"path.data: {settings.state_dir / 'es-data'}\n"
-        f"path.logs: {settings.log_dir / 'elasticsearch'}\n"
         # These machines have been seen with 287 MB free: at the flood stage indices turn
         # read-only and every write gets 429 forever.
         "cluster.routing.allocation.disk.threshold_enabled: false\n"
@@ -80,9 +73,23 @@ def _write_es_config(settings: StackSettings, es_home: Path) -> None:
         "xpack.ml.enabled: false\n"
         "action.destructive_requires_name: true\n"
     )
+
+
+def _write_heap(config: Path, heap: str) -> None:
     (config / "jvm.options.d").mkdir(exist_ok=True)
-    (config / "jvm.options.d" / "t4-heap.options").write_text(
-        f"-Xms{settings.es_heap}\n-Xmx{settings.es_heap}\n")
+    (config / "jvm.options.d" / "t4-heap.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
+
+
+def _write_es_config(settings: StackSettings, es_home: Path) -> None:
+    config = es_home / "config"
+    (config / "elasticsearch.yml").write_text(
+        "# Written by `python -m infra.local up`; edits are overwritten.\n"
+        + _es_common_yaml(settings) + cluster.discovery_yaml(settings, cluster.FIRST)
+        + f"http.port: {settings.es_port}\n"
+        f"path.data: {settings.state_dir / 'es-data'}\n"
+        f"path.logs: {settings.log_dir / 'elasticsearch'}\n"
+    )
+    _write_heap(config, settings.es_heap)
 
 
 def es_credentials(settings: StackSettings, es_home: Path, java_home: Path) -> dict[str, str]:
@@ -230,10 +237,44 @@ def engine_proxy_spec(settings: StackSettings) -> ProcessSpec:
 
 
 def engine_specs(settings: StackSettings) -> list[ProcessSpec]:
-    """The engine process the stack runs (``T4_STACK_ENGINE``)."""
+    """The engine processes the stack runs (``T4_STACK_ENGINE``; ``T4_STACK_NODES`` nodes).
+
+    Raises:
+        StackError: several nodes of OpenSearch were asked for (not built yet).
+    """
     if settings.engine == "opensearch":
+        if settings.es_nodes > 1:
+            raise StackError("T4_STACK_NODES > 1 runs Elasticsearch nodes only for now; "
+                             "OpenSearch runs as one node (unset T4_STACK_NODES)")
         return [opensearch_spec(settings)]
-    return [elasticsearch_spec(settings)]
+    return elasticsearch_specs(settings)
+
+
+def elasticsearch_specs(settings: StackSettings) -> list[ProcessSpec]:
+    """Every node of the local cluster: es-1 (``elasticsearch_spec``), then es-2 ... es-N
+    when ``T4_STACK_NODES`` asks for more (``infra.local.cluster``)."""
+    first = elasticsearch_spec(settings)
+    specs = [first]
+    creds = settings.credentials()
+    auth = (creds["username"], creds["password"])
+    es_home = Path(first.cwd) if first.cwd else None
+    assert es_home is not None
+    for name in cluster.node_names(settings)[1:]:
+        config = cluster.node_config(settings, es_home, name, _es_common_yaml(settings))
+        _write_heap(config, settings.es_heap)
+        data, logs = cluster.node_paths(settings, name)
+        tmp = settings.state_dir / f"es-tmp-{name}"
+        for folder in (data, logs, tmp):
+            folder.mkdir(parents=True, exist_ok=True)
+        if first.user:
+            for tree in (config, data, logs, tmp):
+                _chown_tree(tree, first.user)
+        url = cluster.node_url(settings, name)
+        specs.append(cluster.node_spec(
+            settings, name, first, config,
+            healthy=lambda url=url: http_ok(f"{url}/_cluster/health?wait_for_status=yellow"
+                                            "&timeout=1s", auth)))
+    return specs
 
 
 # -- Tika, moto, worker --------------------------------------------------------

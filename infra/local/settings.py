@@ -42,6 +42,8 @@ class StackSettings:
     tika_version: str = TIKA_VERSION
     es_heap: str = "512m"
     es_user: str = "t4search"
+    es_nodes: int = 1
+    es_transport_port: int = 19300
     queue_prefix: str = "t4-events"
     region: str = "us-east-1"
 
@@ -61,6 +63,9 @@ class StackSettings:
         engine = (env.get("T4_STACK_ENGINE") or "elasticsearch").strip().lower()
         if engine not in ENGINES:
             raise ValueError(f"T4_STACK_ENGINE={engine!r} must be one of {', '.join(ENGINES)}")
+        nodes_raw = env.get("T4_STACK_NODES") or "1"
+        if not nodes_raw.isdigit() or not 1 <= int(nodes_raw) <= 9:
+            raise ValueError(f"T4_STACK_NODES={nodes_raw!r} must be a number of nodes, 1-9")
         es_port = port("T4_STACK_ES_PORT", 19200)
         return cls(
             home=Path(env.get("T4_STACK_HOME") or _default_home()),
@@ -68,6 +73,9 @@ class StackSettings:
             engine=engine,
             opensearch_version=env.get("T4_STACK_OPENSEARCH_VERSION", OPENSEARCH_VERSION),
             engine_proxy_port=port("T4_STACK_ENGINE_PROXY_PORT", es_port + 1000),
+            es_nodes=int(nodes_raw),
+            # nodes name each other as seeds: fixed transport ports, one per node
+            es_transport_port=port("T4_STACK_ES_TRANSPORT_PORT", es_port + 200),
             tika_port=port("T4_STACK_TIKA_PORT", 19998),
             moto_port=port("T4_STACK_MOTO_PORT", 15000),
             search_api_port=port("T4_STACK_SEARCH_API_PORT", 18080),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from infra.local import procs, services
+from infra.local import cluster, procs, services
 from infra.local.endpoints import Endpoints
 from infra.local.errors import StackError
 from infra.local.procs import ProcessSpec
@@ -92,6 +92,10 @@ def up(settings: StackSettings, say=print) -> None:
 def down(settings: StackSettings, say=print) -> None:
     """Stop exactly the processes this stack recorded."""
     for name in reversed(ORDER):
+        if name == "elasticsearch":  # the extra nodes of a multi-node cluster first
+            for node in reversed(cluster.recorded_nodes(settings)):
+                stopped = procs.stop(_pidfile(settings, node))
+                say(f"{node}: {'stopped' if stopped else 'not running'}")
         stopped = procs.stop(_pidfile(settings, name))
         say(f"{name}: {'stopped' if stopped else 'not running'}")
 
@@ -132,3 +136,28 @@ def log_path(settings: StackSettings, name: str):
         "worker": settings.log_dir / "worker.log",
         "search-api": settings.log_dir / "search-api.log",
     }[name]
+
+
+def node(settings: StackSettings, action: str, name: str, say=print) -> None:
+    """Stop (SIGTERM, graceful), kill (SIGKILL) or start one node of the local cluster.
+
+    Raises:
+        StackError: not a node of this stack, or it did not become healthy.
+    """
+    if name not in cluster.node_names(settings):
+        raise StackError(f"{name!r} is not a node of this stack: the nodes are "
+                         f"{', '.join(cluster.node_names(settings))} (T4_STACK_NODES="
+                         f"{settings.es_nodes})")
+    service = cluster.service_name(name)
+    if action == "stop":
+        stopped = procs.stop(_pidfile(settings, service))
+        say(f"{name}: {'stopped' if stopped else 'not running'}")
+    elif action == "kill":
+        killed = cluster.kill(_pidfile(settings, service))
+        say(f"{name}: {'killed' if killed else 'not running'}")
+    elif action == "start":
+        spec = next(s for s in services.elasticsearch_specs(settings)
+                    if cluster.service_name(name) == s.name)
+        _ensure([spec], say)
+    else:
+        raise StackError(f"unknown node action {action!r}: stop, kill or start")

@@ -11,7 +11,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from lambdas.search.errors import ApiError, BadRequest, NotFound, Timeout, Unavailable
+from lambdas.search.errors import (
+    ApiError,
+    BadRequest,
+    NotFound,
+    PartialResults,
+    Timeout,
+    Unavailable,
+)
 from t4index.errors import (
     CursorExpiredError,
     EngineAccessDeniedError,
@@ -20,6 +27,7 @@ from t4index.errors import (
     EngineUnavailableError,
     IndexMissingError,
     InvalidBucketName,
+    PartialResultsError,
     QueryError,
 )
 
@@ -64,11 +72,14 @@ def classify(exc: BaseException, buckets: tuple[str, ...]) -> ApiError:
 
     Returns:
         ``BadRequest`` for an invalid query or expired cursor, ``NotFound`` for a bucket
-        without index, ``Unavailable``/``Timeout`` for the cluster, otherwise a plain
+        without index, ``PartialResults`` when shards did not answer and complete results
+        were asked for, ``Unavailable``/``Timeout`` for the cluster, otherwise a plain
         ``ApiError`` (500) with no detail.
     """
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, PartialResultsError):
+        return PartialResults(str(exc)[:600])
     if isinstance(exc, IndexMissingError):
         return NotFound(f"no index for bucket(s) {', '.join(buckets)}: nothing has been "
                         "indexed there yet")

@@ -8,6 +8,7 @@
     ├── NotFound             404 a bucket the caller may search has no index
     ├── PayloadTooLarge      413 the request body is over the limit
     ├── Unavailable          503 Elasticsearch cannot be reached or is overloaded
+    │   └── PartialResults   503 some shards did not answer and allow_partial was false
     ├── Timeout              504 the search did not finish within the API's time budget
     └── ConfigurationError   500 the deployment's settings are missing or invalid
 
@@ -59,6 +60,12 @@ class Unavailable(ApiError):
 
     status = 503
     code = "ServiceUnavailable"
+
+
+class PartialResults(Unavailable):
+    """Some shards failed or had no copy, and the request asked for complete results."""
+
+    code = "PartialResults"
 
 
 class Timeout(ApiError):

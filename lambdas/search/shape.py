@@ -43,7 +43,7 @@ def page_body(page: SearchPage, cursor: str | None,
     """The JSON body of ``page``; ``cursor`` is the signed next-page cursor or None.
 
     Returns:
-        ``{"hits", "total", "total_is_exact", "has_more", "cursor", "facets"}``.
+        ``{"hits", "total", "total_is_exact", "has_more", "cursor", "facets", "partial"}``.
     """
     body = encode_page(page, cursor)
     hits = body["hits"]

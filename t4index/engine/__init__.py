@@ -56,6 +56,9 @@ class EngineConfig:
             (Amazon OpenSearch Service; ``sigv4_service`` ``"es"``).
         ca_certs: a CA bundle for HTTPS.
         request_timeout: seconds per request.
+        more_urls: other nodes of the same cluster; the client spreads requests over
+            ``url`` and these and fails over when a node is lost (first contact and
+            detection use ``url``).
     """
 
     url: str | None = None
@@ -68,6 +71,7 @@ class EngineConfig:
     engine: str = "auto"
     sigv4_region: str | None = None
     sigv4_service: str = "es"
+    more_urls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not (self.url or self.cloud_id):

@@ -27,7 +27,7 @@ class ElasticsearchBackend(Backend):
         elif config.username:
             auth["basic_auth"] = (config.username, config.password or "")
         where: dict[str, Any] = ({"cloud_id": config.cloud_id} if config.cloud_id
-                                 else {"hosts": [config.url]})
+                                 else {"hosts": [config.url, *config.more_urls]})
         self.raw = Elasticsearch(**where, **auth, ca_certs=config.ca_certs,
                                  request_timeout=config.request_timeout, **options)
         self.server = server

@@ -83,7 +83,8 @@ class OpenSearchBackend(Backend):
             auth["http_auth"] = Urllib3AWSV4SignerAuth(signer.credentials, config.sigv4_region,
                                                        config.sigv4_service)
         tls: dict[str, Any] = {"ca_certs": config.ca_certs} if config.ca_certs else {}
-        self.raw = OpenSearch(hosts=[config.url], connection_class=Urllib3HttpConnection,
+        self.raw = OpenSearch(hosts=[config.url, *config.more_urls],
+                              connection_class=Urllib3HttpConnection,
                               timeout=config.request_timeout, **auth, **tls, **options)
         self.server = server
         self._url = base_url(config)

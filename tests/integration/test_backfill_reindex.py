@@ -14,6 +14,7 @@ from indexer.pipeline import Message
 from t4index import fields as F
 from t4index.lifecycle import bucket_indices, ensure_bucket_index
 from t4index.names import alias_name
+from tests.support.aws import wait_for
 from tests.support.indexing import make_pipeline, stored
 
 _ids = itertools.count()
@@ -74,9 +75,13 @@ def test_reindex_while_searching_and_putting_loses_nothing_and_never_fails_a_sea
     for t in threads:
         t.start()
     try:
-        time.sleep(1.0)
+        # The stream is running before the reindex starts, and goes on after its swap.
+        wait_for(lambda: len(expected) >= 3 and len(searches) >= 3 or errors, timeout=60,
+                 what="writes and searches under way")
         summary = reindex(es, bucket, before.mapping_version + 1, grace_s=1.5, page_size=50)
-        time.sleep(3.0)  # writes go on after the swap
+        swapped_at, searched_at = len(expected), len(searches)
+        wait_for(lambda: (len(expected) >= swapped_at + 5 and len(searches) >= searched_at + 5)
+                 or errors, timeout=60, what="writes and searches after the swap")
     finally:
         stop.set()
         for t in threads:

@@ -76,7 +76,7 @@ def corpus(es, s3, tika_url) -> str:
     s3.create_bucket(Bucket=bucket)
     for key, (body, _) in CORPUS.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
-    pipeline = Pipeline(es, s3, make_extract(s3, Extractor(TikaClient(tika_url))),
+    pipeline = Pipeline(es, s3, make_extract(s3, Extractor(TikaClient(tika_url), languages=True)),
                         extractor_version=EXTRACTOR_VERSION)
     result = pipeline.index_keys([(bucket, key) for key in CORPUS])
     assert result.failed == {}

@@ -175,3 +175,22 @@ def test_bucket_names_with_dots_and_legacy_case_work_end_to_end(es, unique_name)
             for index in lifecycle.bucket_indices(es, bucket):
                 lifecycle.delete_index(es, index)
         assert info.alias == alias_name(bucket)
+
+
+@pytest.mark.parametrize(("layout", "shards"), [(None, 1), (("3", "0-1"), 3), (("2", "0"), 2)])
+def test_a_new_bucket_index_takes_the_layout_and_is_green_on_one_node(es, bucket, layout,
+                                                                      shards):
+    """One node holds no replica: auto-expanding 0-1 (the default) stays green, where a
+    fixed replica would leave the index yellow (unassigned copies) for good."""
+    from t4index.mapping import DEFAULT_LAYOUT, IndexLayout
+
+    chosen = IndexLayout(int(layout[0]), layout[1]) if layout else DEFAULT_LAYOUT
+    made = lifecycle.ensure_bucket_index(es, bucket, chosen)
+    settings = es.raw.indices.get_settings(index=made.write_index)[made.write_index][
+        "settings"]
+    assert int(settings["index"]["number_of_shards"]) == shards
+    health = es.raw.cluster.health(index=made.write_index, wait_for_status="green",
+                                   timeout="30s")
+    assert health["status"] == "green" and health["active_shards"] == shards
+    if len(es.raw.nodes.info()["nodes"]) == 1:
+        assert int(settings["index"]["number_of_replicas"]) == 0

@@ -54,5 +54,11 @@ def test_declared_languages_are_kept_and_schemas_are_not_prose():
     assert with_language(declared).metadata["language"] == "fr"
     schema = Extraction(text=SAMPLES["en"], status="ok", extractor="gzip+parquet")
     assert "language" not in with_language(schema).metadata
-    got = Extractor(None).extract(FileSource.from_bytes(SAMPLES["es"].encode(), "a/notes.txt"))
+    got = Extractor(None, languages=True).extract(
+        FileSource.from_bytes(SAMPLES["es"].encode(), "a/notes.txt"))
     assert got.metadata["language"] == "es"
+
+
+def test_detection_is_off_by_default():
+    got = Extractor(None).extract(FileSource.from_bytes(SAMPLES["es"].encode(), "a/notes.txt"))
+    assert "language" not in got.metadata

@@ -21,6 +21,9 @@ def test_defaults_and_overrides():
     ({**BASE, "T4_TIKA_TIMEOUT": "-1"}, "T4_TIKA_TIMEOUT='-1' must be positive"),
     ({**BASE, "T4_INDEX_VERSIONS": "some"}, "T4_INDEX_VERSIONS='some'"),
     ({**BASE, "T4_ES_USERNAME": "u"}, "T4_ES_PASSWORD"),
+    ({**BASE, "T4_INDEX_SHARDS": "0"}, "T4_INDEX_SHARDS='0' must be at least 1"),
+    ({**BASE, "T4_INDEX_REPLICAS": "one"}, "T4_INDEX_REPLICAS: index replicas must be"),
+    ({**BASE, "T4_INDEX_REPLICAS": "1-"}, "T4_INDEX_REPLICAS"),
 ])
 def test_bad_settings_name_the_variable(env, needle):
     with pytest.raises(ConfigurationError, match=needle.replace("(", r"\(")):
@@ -32,9 +35,24 @@ def test_secret_arn_alone_is_enough():
     assert s.es_url is None and s.es_secret_arn.endswith(":es")
 
 
-def test_language_detection_is_on_unless_turned_off():
+def test_language_detection_is_off_unless_turned_on():
     base = {"T4_ES_URL": "http://es:9200"}
-    assert Settings.from_env(base).languages is True
-    assert Settings.from_env({**base, "T4_DETECT_LANGUAGE": "false"}).languages is False
+    assert Settings.from_env(base).languages is False
+    assert Settings.from_env({**base, "T4_DETECT_LANGUAGE": "true"}).languages is True
     with pytest.raises(ConfigurationError, match="T4_DETECT_LANGUAGE"):
         Settings.from_env({**base, "T4_DETECT_LANGUAGE": "maybe"})
+
+
+def test_index_layout_defaults_fit_one_node_and_three():
+    from t4index.mapping import index_settings, index_template
+
+    layout = Settings.from_env(BASE).layout
+    assert (layout.shards, layout.replicas) == (1, "0-1")
+    assert index_settings(layout)["index"]["auto_expand_replicas"] == "0-1"
+    assert index_template(layout)["template"]["settings"] == index_settings(layout)
+    custom = Settings.from_env({**BASE, "T4_INDEX_SHARDS": "6", "T4_INDEX_REPLICAS": "2"}).layout
+    assert {k: v for k, v in index_settings(custom)["index"].items()
+            if "replicas" in k or "shards" in k} == {
+        "number_of_shards": 6, "number_of_replicas": 2, "auto_expand_replicas": False}
+    spread = Settings.from_env({**BASE, "T4_INDEX_REPLICAS": "0-all"}).layout
+    assert index_settings(spread)["index"]["auto_expand_replicas"] == "0-all"

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from moto.core import utils as moto_utils
@@ -177,15 +178,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _serving(threads: int, most: int = 2048) -> Iterator[str]:
-    """moto behind the stack's server, on a free loopback port, in this process."""
+def _serving(threads: int, most: int = 2048) -> Iterator[tuple[str, Any]]:
+    """moto behind the stack's server, on a free loopback port, in this process:
+    (its endpoint, the server)."""
     port = _free_port()
     server = moto_server.make_server("127.0.0.1", port, threads=threads, most=most)
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", server
     finally:
         server.stop()
         thread.join(timeout=10)
@@ -193,7 +195,7 @@ def _serving(threads: int, most: int = 2048) -> Iterator[str]:
 
 @pytest.fixture
 def served() -> Iterator[str]:
-    with _serving(threads=4) as url:
+    with _serving(threads=4) as (url, _server):
         yield url
 
 
@@ -256,7 +258,7 @@ def test_long_polls_do_not_starve_other_requests() -> None:
     import boto3
     from botocore.config import Config
 
-    with _serving(threads=2, most=64) as endpoint:
+    with _serving(threads=2, most=64) as (endpoint, server):
         sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1",
                            aws_access_key_id="k", aws_secret_access_key="s",
                            config=Config(max_pool_connections=20, read_timeout=30))
@@ -266,7 +268,15 @@ def test_long_polls_do_not_starve_other_requests() -> None:
                  for _ in range(8)]
         for poll in polls:
             poll.start()
-        time.sleep(0.5)
+
+        def busy() -> int:  # server threads holding a request
+            pool = server.requests
+            return len(pool._threads) - pool.idle
+
+        deadline = time.monotonic() + 10
+        while busy() < len(polls):  # every long poll is held by the server now
+            assert time.monotonic() < deadline, f"only {busy()} long polls reached the server"
+            time.sleep(0.05)
         started = time.monotonic()
         sqs.list_queues()
         assert time.monotonic() - started < 2.0, "a plain call waited for the long polls"
@@ -350,14 +360,31 @@ def test_sigterm_stops_the_server_at_once_even_during_a_long_poll() -> None:
         sqs = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                            aws_access_key_id="k", aws_secret_access_key="s")
         url = sqs.create_queue(QueueName="idle")["QueueUrl"]
-        threading.Thread(target=lambda: _quietly(sqs.receive_message, QueueUrl=url,
+        poller = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{port}",
+                              region_name="us-east-1", aws_access_key_id="k",
+                              aws_secret_access_key="s")  # its own connection
+        before = _established(port)
+        threading.Thread(target=lambda: _quietly(poller.receive_message, QueueUrl=url,
                                                  WaitTimeSeconds=20), daemon=True).start()
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while _established(port) <= before:  # the long poll's connection is open
+            assert time.monotonic() < deadline, "the long poll never reached the server"
+            time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _established(port: int) -> int:
+    """Open TCP connections whose server side is ``port`` on this machine (/proc/net/tcp)."""
+    count = 0
+    with open("/proc/net/tcp") as table:
+        for line in list(table)[1:]:
+            local, state = line.split()[1], line.split()[3]
+            count += state == "01" and int(local.split(":")[1], 16) == port
+    return count
 
 
 def _quietly(call, **kwargs) -> None:

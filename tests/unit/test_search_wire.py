@@ -241,3 +241,71 @@ def test_filters_are_declared_once() -> None:
     with pytest.raises(t4.SearchQueryError, match="unknown filter"):
         build_query(None, meta=None, limit=5, include_deleted=False, versions=False,
                     highlight=None, facets=False, filters={"colour": "red"})
+
+
+SHARDS_LOST = {"total": 3, "successful": 1, "skipped": 0, "failed": 2, "failures": [
+    {"shard": 0, "index": "x", "reason": {"type": "no_shard_available_action_exception",
+                                          "reason": None}},
+    {"shard": 1, "index": "x", "reason": {"type": "node_disconnected_exception",
+                                          "reason": "[n2] disconnected"}}]}
+
+
+def _answer(shards: dict[str, Any]) -> dict[str, Any]:
+    return {"_shards": shards, "hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}}
+
+
+def test_missing_shards_flag_the_page_on_both_routes() -> None:
+    from t4._search import _results
+    from t4index.response import parse_response
+
+    page = parse_response(_answer(SHARDS_LOST), SearchQuery())
+    assert page.partial is not None
+    assert (page.partial.failed_shards, page.partial.total_shards) == (2, 3)
+    assert page.partial.reasons == ("no_shard_available_action_exception: None",
+                                    "node_disconnected_exception: [n2] disconnected")
+    wire = json.loads(dumps(encode_page(page, None)))
+    assert wire["partial"] == {"failed_shards": 2, "total_shards": 3,
+                               "reasons": list(page.partial.reasons)}
+    assert decode_page(wire).partial == page.partial
+    assert _results(decode_page(wire)).partial == wire["partial"]
+    # every shard answered (skipped ones held no match): no flag, null on the wire
+    whole = parse_response(_answer({"total": 3, "successful": 2, "skipped": 1, "failed": 0}),
+                           SearchQuery())
+    assert whole.partial is None and json.loads(dumps(encode_page(whole, None)))["partial"] is None
+    # a shard neither answered nor listed as failed still counts as missing
+    assert parse_response(_answer({"total": 2, "successful": 1, "failed": 0}),
+                          SearchQuery()).partial.failed_shards == 1
+
+
+def test_complete_results_asked_for_refuse_a_partial_answer() -> None:
+    from lambdas.search.engine import classify
+    from lambdas.search.errors import PartialResults
+    from t4._search_api import SearchApiClient
+    from t4index.errors import PartialResultsError
+    from t4index.response import parse_response
+
+    with pytest.raises(PartialResultsError, match="2 of 3 shards") as refused:
+        parse_response(_answer(SHARDS_LOST), SearchQuery(allow_partial=False))
+    error = classify(refused.value, ("b-1",))
+    assert isinstance(error, PartialResults) and (error.status, error.code) == (
+        503, "PartialResults")
+    assert "2 of 3 shards" in str(error)
+
+    def transport(method, url, headers, body, timeout):
+        return error.status, json.dumps({"error": error.code, "message": str(error)}).encode()
+
+    client = SearchApiClient("http://127.0.0.1:1", transport=transport)
+    with pytest.raises(t4.SearchPartialError, match="2 of 3 shards") as caught:
+        client.search({"buckets": ["b-1"]})
+    assert isinstance(caught.value, t4.SearchUnavailableError) and caught.value.status == 503
+
+
+@pytest.mark.parametrize("allow", [True, False])
+def test_allow_partial_travels_on_the_wire(allow: bool) -> None:
+    query = SearchQuery(text="thor", allow_partial=allow)
+    assert through_the_wire(query).allow_partial is allow
+    assert build_query("thor", meta=None, limit=10, include_deleted=False, versions=False,
+                       highlight=None, facets=False, filters={},
+                       allow_partial=allow).allow_partial is allow
+    with pytest.raises(QueryError, match="allow_partial"):
+        build_search_body(SearchQuery(allow_partial="no"))  # type: ignore[arg-type]

@@ -27,7 +27,7 @@ def test_public_names_are_exactly_the_intended_ones():
             "ProgressCallback", "RetryPolicy", "S3Location", "S3Error",
             "SearchNotConfiguredError", "T4Error", "TransferError", "UnsafeKeyError",
             "ConfigError", "config", "SearchAccessDeniedError", "SearchError", "SearchHit",
-            "SearchQueryError", "SearchResults", "SearchUnavailableError",
+            "SearchQueryError", "SearchResults", "SearchUnavailableError", "SearchPartialError",
         ]
     )
     for name in t4.__all__:

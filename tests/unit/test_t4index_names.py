@@ -89,7 +89,8 @@ def test_doc_ids_are_short_stable_and_distinct() -> None:
 def test_public_names_are_exactly_the_intended_ones() -> None:
     assert set(t4index.__all__) == {
         "ALIAS_PATTERN", "MAPPING_VERSION", "TEMPLATE_NAME", "Cursor", "DocumentError",
-        "Facets", "Hit", "IndexStateError", "InvalidBucketName", "QueryError", "SearchPage",
+        "Facets", "Hit", "IndexStateError", "InvalidBucketName", "Partial",
+        "PartialResultsError", "QueryError", "SearchPage",
         "SearchQuery", "T4IndexError", "alias_name", "build_document", "build_search_body",
         "doc_id", "flatten_metadata", "index_name", "index_part", "index_template",
         "key_tokens", "parse_response",
