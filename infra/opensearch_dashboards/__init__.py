@@ -129,12 +129,10 @@ def saved_objects() -> list[dict[str, Any]]:
 
 
 def render() -> str:
-    """The NDJSON text: one object per line, keys sorted, newline-terminated."""
-    return "".join(json.dumps(o, sort_keys=True) + "\n" for o in saved_objects())
+    """The NDJSON text of OpenSearch Dashboards' saved objects."""
+    return kibana.to_ndjson(saved_objects())
 
 
 def main() -> int:
     """Write ``saved_objects.ndjson`` next to this module."""
-    NDJSON_PATH.write_text(render())
-    print(f"wrote {NDJSON_PATH} ({len(saved_objects())} saved objects)")
-    return 0
+    return kibana.write_ndjson(NDJSON_PATH, saved_objects())

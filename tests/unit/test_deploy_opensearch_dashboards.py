@@ -5,7 +5,6 @@ export is not (Dashboards cannot run here: the file is validated structurally)."
 from __future__ import annotations
 
 import json
-from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
@@ -18,9 +17,7 @@ from infra.opensearch_dashboards import (
     TIME_FIELD,
     render,
 )
-from t4index.document import build_document
-from t4index.mapping import field_types
-from t4index.names import ALIAS_PATTERN, alias_name, index_name
+from t4index.names import ALIAS_PATTERN
 from tests.support.saved_objects import (
     by_type,
     field_uses,
@@ -28,8 +25,6 @@ from tests.support.saved_objects import (
     references_resolve_in_order,
     search_source,
 )
-
-TYPES = field_types()
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +38,21 @@ def test_committed_file_is_current() -> None:
 
 
 def test_same_objects_as_kibana(objects) -> None:
-    """One definition for both UIs: same ids, titles, queries and fields."""
+    """One definition for both UIs: same ids, titles, queries and fields, so the checks of
+    test_deploy_kibana (every field in the index template with a fitting type, the data
+    view over the aliases only, the time field on tombstones) hold here too."""
     ours = {(o["type"], o["id"]): o for o in objects}
     theirs = {(o["type"], o["id"]): o for o in kibana.saved_objects()}
     assert list(ours) == list(theirs)
     for key, obj in theirs.items():
         assert ours[key]["attributes"]["title"] == obj["attributes"]["title"]
+        if key[0] in {"search", "visualization"}:
+            assert search_source(ours[key]) == search_source(obj)
+            refs = {r["name"]: r for r in ours[key]["references"]}
+            assert refs[search_source(obj)["indexRefName"]]["id"] == INDEX_PATTERN_ID
+    (pattern,) = by_type(objects, "index-pattern")
+    assert pattern["attributes"]["title"] == ALIAS_PATTERN
+    assert pattern["attributes"]["timeFieldName"] == TIME_FIELD == "indexed_at"
     assert sorted(map(str, field_uses(objects))) == sorted(
         map(str, field_uses(kibana.saved_objects())))
 
@@ -70,15 +74,6 @@ def test_written_in_dashboards_format_not_kibana_8s(objects) -> None:
         assert not {"grid", "hideChart", "isTextBasedQuery"} & obj["attributes"].keys()
 
 
-def test_search_sources_name_their_index_pattern_reference(objects) -> None:
-    for obj in by_type(objects, "search") + by_type(objects, "visualization"):
-        source = search_source(obj)
-        refs = {r["name"]: r for r in obj["references"]}
-        assert refs[source["indexRefName"]] == {"id": INDEX_PATTERN_ID, "type": "index-pattern",
-                                                "name": source["indexRefName"]}
-        assert source["query"]["language"] == "kuery"
-
-
 def test_dashboard_panels_match_references(objects) -> None:
     (dash,) = by_type(objects, "dashboard")
     panels = json.loads(dash["attributes"]["panelsJSON"])
@@ -93,34 +88,6 @@ def test_dashboard_panels_match_references(objects) -> None:
     shown = {r["id"] for r in refs.values()}
     assert shown == {o["id"] for o in objects if o["type"] in {"search", "visualization"}}
     assert dash["attributes"]["timeRestore"] is True
-
-
-def test_index_pattern_matches_aliases_not_concrete_indices(objects) -> None:
-    (view,) = by_type(objects, "index-pattern")
-    pattern = view["attributes"]["title"]
-    assert view["id"] == INDEX_PATTERN_ID and pattern == ALIAS_PATTERN
-    for bucket in ("data", "my.bucket-1", "Legacy_Bucket"):
-        assert fnmatchcase(alias_name(bucket), pattern)
-        assert not fnmatchcase(index_name(bucket, 1), pattern)
-
-
-def test_every_field_exists_in_the_template_with_a_fitting_type(objects) -> None:
-    uses = field_uses(objects)
-    assert len(uses) > 20
-    for oid, name, allowed in uses:
-        assert name in TYPES, f"{oid}: field {name!r} is not in the index template"
-        if allowed is not None:
-            assert TYPES[name] in allowed, f"{oid}: {name!r} is {TYPES[name]}"
-
-
-def test_the_time_field_is_on_every_document_tombstones_included(objects) -> None:
-    (view,) = by_type(objects, "index-pattern")
-    assert view["attributes"]["timeFieldName"] == TIME_FIELD == "indexed_at"
-    tombstone = build_document(bucket="b", key="gone.csv", deleted=True, sequencer="0A")
-    assert TIME_FIELD in tombstone and "last_modified" not in tombstone
-    assert TYPES[TIME_FIELD] == "date"
-    for obj in by_type(objects, "search"):
-        assert obj["attributes"]["sort"] == [[TIME_FIELD, "desc"]]
 
 
 def test_charts_carry_the_parameters_dashboards_draws_with(objects) -> None:
