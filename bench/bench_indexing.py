@@ -177,9 +177,10 @@ def _depth(sqs, queue: str) -> tuple[int, int]:
 def _start_worker(ep, queue: str, heartbeat: Path, *, processes: int, concurrency: int,
                   batch_size: int, window: float, threads: int) -> subprocess.Popen:
     """The stack's worker (``python -m infra.local.worker``) around the real Lambda handler."""
-    env = {**os.environ, **ep.es_env(), "T4_THREADS": str(threads),
-           "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-           "PYTHONPATH": str(ROOT)}
+    # the stack's local identity (in es_env) where its engine verifies SigV4 (OpenSearch
+    # behind its proxy): the worker signs its engine requests with these credentials
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+           **ep.es_env(), "T4_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "infra.local.worker", "--queue-prefix", "", "--queue-url", queue,
             "--processes", str(processes), "--concurrency", str(concurrency),
             "--batch-size", str(batch_size), "--batching-window", str(window),
@@ -363,8 +364,7 @@ ep = Endpoints.resolve()
 import boto3
 s3 = boto3.client("s3", endpoint_url=ep.aws_endpoint_url, region_name=ep.region,
                   aws_access_key_id="bench", aws_secret_access_key="bench")
-p = build_pipeline(Settings(es_url=ep.es_url, es_username=ep.es_username,
-                            es_password=ep.es_password, tika_url=ep.tika_url), s3=s3)
+p = build_pipeline(Settings.from_env(ep.es_env()), s3=s3)  # the engine's auth, SigV4 included
 before = int([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1])
 started = time.monotonic()
 r = p.index_keys([({bucket!r}, {key!r})])

@@ -196,14 +196,24 @@ def saved_objects() -> list[dict[str, Any]]:
     return objects
 
 
+def to_ndjson(objects: list[dict[str, Any]]) -> str:
+    """Saved objects as NDJSON text: one object per line, keys sorted, newline-terminated."""
+    return "".join(json.dumps(o, sort_keys=True) + "\n" for o in objects)
+
+
+def write_ndjson(path: Path, objects: list[dict[str, Any]]) -> int:
+    """Write ``objects`` to ``path`` as NDJSON and say so. Returns 0 (an exit status)."""
+    path.write_text(to_ndjson(objects))
+    print(f"wrote {path} ({len(objects)} saved objects)")
+    return 0
+
+
 def render() -> str:
-    """The NDJSON text: one object per line, keys sorted, newline-terminated."""
-    return "".join(json.dumps(o, sort_keys=True) + "\n" for o in saved_objects())
+    """The NDJSON text of Kibana's saved objects."""
+    return to_ndjson(saved_objects())
 
 
 def main() -> int:
     """Write ``saved_objects.ndjson`` next to this module."""
-    NDJSON_PATH.write_text(render())
-    print(f"wrote {NDJSON_PATH} ({len(saved_objects())} saved objects)")
-    return 0
+    return write_ndjson(NDJSON_PATH, saved_objects())
 

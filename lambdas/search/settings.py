@@ -87,9 +87,7 @@ class Settings:
                 secret cannot be read.
         """
         env = os.environ if env is None else env
-        es = {name: env.get(f"T4_ES_{name.upper()}") or None
-              for name in ("url", "cloud_id", "username", "password", "api_key", "ca_certs",
-                           "engine", "sigv4_region")}
+        es = {name: env.get(variable) or None for name, variable in _ENGINE_VARIABLES}
         es["engine"] = (es["engine"] or "auto").lower()
         if env.get("T4_ES_SECRET_ARN"):
             stored = _secret(env["T4_ES_SECRET_ARN"], secrets)
@@ -120,6 +118,14 @@ class Settings:
                                                                    env.get("T4_SEARCH_ACCOUNT_ID")),
                    cursor_secret=secret.encode(), max_page=max_page, timeout=timeout,
                    keep_alive=env.get("T4_SEARCH_KEEP_ALIVE", "2m"))
+
+
+_ENGINE_VARIABLES = (("url", "T4_ES_URL"), ("cloud_id", "T4_ES_CLOUD_ID"),
+                     ("username", "T4_ES_USERNAME"), ("password", "T4_ES_PASSWORD"),
+                     ("api_key", "T4_ES_API_KEY"), ("ca_certs", "T4_ES_CA_CERTS"),
+                     ("engine", "T4_ES_ENGINE"), ("sigv4_region", "T4_ES_SIGV4_REGION"))
+"""``EngineConfig`` field and the variable it is read from (spelt out: the template test
+finds every variable a template sets by its name here)."""
 
 
 def _secret(arn: str, client: Any = None) -> str:

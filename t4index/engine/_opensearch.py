@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from t4index.engine import EngineConfig
 
 
+POOL_SIZE = 10
+"""Connections kept open to the server, as elasticsearch-py's ``connections_per_node``."""
+
+
 def sigv4_signer(config: EngineConfig) -> Any:
     """An opensearch-py ``AWSV4Signer`` over the ambient AWS credentials (boto3's chain).
 
@@ -83,6 +87,9 @@ class OpenSearchBackend(Backend):
             auth["http_auth"] = Urllib3AWSV4SignerAuth(signer.credentials, config.sigv4_region,
                                                        config.sigv4_service)
         tls: dict[str, Any] = {"ca_certs": config.ca_certs} if config.ca_certs else {}
+        # urllib3 keeps one idle connection per host unless told otherwise, so the
+        # indexer's concurrent calls reconnected every time; elasticsearch-py keeps 10
+        options = {"pool_maxsize": POOL_SIZE, **options}
         self.raw = OpenSearch(hosts=[config.url, *config.more_urls],
                               connection_class=Urllib3HttpConnection,
                               timeout=config.request_timeout, **auth, **tls, **options)

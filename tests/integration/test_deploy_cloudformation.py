@@ -1,10 +1,12 @@
-"""Deploy pipeline.yaml and tika.yaml through CloudFormation into a separate moto server and
-check the wiring.
+"""Deploy pipeline.yaml, tika.yaml and opensearch.yaml through CloudFormation into a separate
+moto server and check the wiring.
 
 moto's CloudFormation creates S3, SQS, SNS, IAM, Lambda, Logs, Events, EC2 security
 groups, ECS and load balancer resources.
 The template's other types are listed in ``MOTO_CANNOT_CREATE``, removed before the
-deploy (cfn-lint checks them, ``test_deploy_templates``); moto skipping anything else
+deploy with the outputs that name them (cfn-lint checks them, ``test_deploy_templates``);
+the OpenSearch domain is then created through moto's OpenSearch API from the template's
+own properties, so boto3 validates them against the API's shapes. moto skipping anything else
 (its "not supported" warning, or a stack resource without a logical id) fails the test.
 The moto server is this test module's own, so the stack's shared server and its worker
 are never touched.
@@ -26,6 +28,7 @@ from moto.server import ThreadedMotoServer
 
 from indexer.events import EVENTBRIDGE_TYPES
 from infra.aws.templates import load_template
+from tests.support.cfn import resolve
 
 MOTO_CANNOT_CREATE = frozenset({
     "AWS::SQS::QueuePolicy",
@@ -34,6 +37,7 @@ MOTO_CANNOT_CREATE = frozenset({
     "AWS::CloudWatch::Alarm",
     "AWS::ApplicationAutoScaling::ScalableTarget",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
+    "AWS::OpenSearchService::Domain",  # moto's OpenSearch has no CloudFormation model
 })
 REGION = "us-east-1"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:t4-es-AbCdEf"
@@ -85,7 +89,9 @@ def _deployable(template: dict[str, Any]) -> dict[str, Any]:
     text = json.dumps(kept)
     for name in removed:  # nothing that stays may depend on what moto cannot create
         assert f'"Ref": "{name}"' not in text and f'["{name}",' not in text, name
-    return {**template, "Resources": kept}
+    outputs = {name: out for name, out in template.get("Outputs", {}).items()
+               if not any(name_ in json.dumps(out) for name_ in removed)}
+    return {**template, "Resources": kept, "Outputs": outputs}
 
 
 def deploy(aws, stack: str, parameters: dict[str, str],
@@ -259,3 +265,88 @@ def test_tika_service_and_the_indexer_in_its_vpc(aws, code) -> None:
     # (moto's CloudFormation ignores a role's ManagedPolicyArns: the VPC execution policy
     # is checked in the template by test_deploy_templates)
     assert set(pipeline["resources"]) == CORE
+
+
+def _domain_request(properties: dict[str, Any]) -> dict[str, Any]:
+    """The template's domain properties as a CreateDomain request (CloudFormation takes the
+    access policy as an object and numbers as strings; the API as JSON text and integers)."""
+    request = {k: v for k, v in properties.items() if v is not None}
+    request["AccessPolicies"] = json.dumps(request["AccessPolicies"])
+    cluster = {k: v for k, v in request["ClusterConfig"].items() if v is not None}
+    cluster["InstanceCount"] = int(cluster["InstanceCount"])
+    if "ZoneAwarenessConfig" in cluster:
+        cluster["ZoneAwarenessConfig"] = {
+            "AvailabilityZoneCount": int(cluster["ZoneAwarenessConfig"]["AvailabilityZoneCount"])}
+    if "DedicatedMasterCount" in cluster:
+        cluster["DedicatedMasterCount"] = int(cluster["DedicatedMasterCount"])
+    request["ClusterConfig"] = cluster
+    request["EBSOptions"] = {**request["EBSOptions"],
+                             "VolumeSize": int(request["EBSOptions"]["VolumeSize"])}
+    request["EncryptionAtRestOptions"] = {
+        k: v for k, v in request["EncryptionAtRestOptions"].items() if v is not None}
+    return request
+
+
+def test_opensearch_domain_in_the_vpc_and_the_functions_signed_with_their_roles(aws,
+                                                                                code) -> None:
+    ec2, opensearch, lam, iam = aws("ec2"), aws("opensearch"), aws("lambda"), aws("iam")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24",
+                                 AvailabilityZone=f"{REGION}{zone}")["Subnet"]["SubnetId"]
+               for i, zone in ((1, "a"), (2, "b"), (3, "c"))]
+    given = {"VpcId": vpc, "SubnetIds": ",".join(subnets), "DomainName": "t4-catalog",
+             "ZoneCount": "3", "InstanceCount": "3", "DedicatedMasterType": "m7g.large.search",
+             "AccessControl": "fine-grained",
+             "MasterUserArn": "arn:aws:iam::123456789012:role/search-admin"}
+    stack = deploy(aws, "t4os", given, "opensearch.yaml")
+    assert set(stack["resources"]) == {"ClientSecurityGroup", "DomainSecurityGroup"}
+    groups = {name: r["PhysicalResourceId"] for name, r in stack["resources"].items()}
+    client = stack["outputs"]["ClientSecurityGroup"]
+    assert client == groups["ClientSecurityGroup"]
+    (sg,) = ec2.describe_security_groups(GroupIds=[groups["DomainSecurityGroup"]])[
+        "SecurityGroups"]
+    assert [(p["FromPort"], p["ToPort"], [g["GroupId"] for g in p["UserIdGroupPairs"]])
+            for p in sg["IpPermissions"]] == [(443, 443, [client])]
+
+    template = load_template("opensearch.yaml")
+    params = {**{n: str(s["Default"]) for n, s in template["Parameters"].items()
+                 if "Default" in s}, **given, "SubnetIds": subnets}
+    properties = resolve(template["Resources"]["Domain"]["Properties"], template,
+                         {**params, "DomainSecurityGroup": groups["DomainSecurityGroup"]},
+                         region=REGION)
+    properties["VPCOptions"]["SecurityGroupIds"] = [groups["DomainSecurityGroup"]]
+    opensearch.create_domain(**_domain_request(properties))
+    domain = opensearch.describe_domain(DomainName="t4-catalog")["DomainStatus"]
+    assert domain["EngineVersion"] == "OpenSearch_2.19"
+    assert domain["EncryptionAtRestOptions"]["Enabled"] is True
+    assert domain["NodeToNodeEncryptionOptions"]["Enabled"] is True
+    assert domain["DomainEndpointOptions"]["EnforceHTTPS"] is True
+    assert domain["DomainEndpointOptions"]["TLSSecurityPolicy"] == "Policy-Min-TLS-1-2-PFS-2023-10"
+    assert domain["AdvancedSecurityOptions"]["Enabled"] is True
+    cluster = domain["ClusterConfig"]
+    assert cluster["ZoneAwarenessConfig"] == {"AvailabilityZoneCount": 3}
+    assert (cluster["DedicatedMasterEnabled"], cluster["DedicatedMasterCount"]) == (True, 3)
+    assert sorted(domain["VPCOptions"]["SubnetIds"]) == sorted(subnets)
+    policy = json.loads(domain["AccessPolicies"])
+    assert policy["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert policy["Statement"][0]["Resource"] == f"{domain['ARN']}/*"
+    endpoint = "https://" + domain["Endpoints"]["vpc"]
+
+    # the pipeline, in the VPC with the client group, reaches the domain signed by its role
+    deploy(aws, "t4osp", {"BucketNames": "data-a", "TikaUrl": "http://tika.internal:9998",
+                          **code, "OpenSearchDomainEndpoint": endpoint,
+                          "OpenSearchDomainName": "t4-catalog", "SubnetIds": subnets[0],
+                          "SecurityGroupIds": client})
+    function = lam.get_function_configuration(FunctionName="t4osp-indexer")
+    env = function["Environment"]["Variables"]
+    assert env["T4_ES_URL"] == endpoint and env["T4_ES_SIGV4_REGION"] == REGION
+    assert env["T4_ES_ENGINE"] == "auto" and "T4_ES_SECRET_ARN" not in env
+    assert function["VpcConfig"]["SecurityGroupIds"] == [client]
+    role_name = function["Role"].rsplit("/", 1)[1]
+    (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+    if isinstance(document, str):
+        document = ast.literal_eval(document)
+    by_sid = {s["Sid"]: s for s in document["Statement"] if s is not None}
+    assert "ElasticsearchSecret" not in by_sid
+    assert by_sid["OpenSearchDomain"]["Resource"] == [f"{domain['ARN']}/", f"{domain['ARN']}/*"]

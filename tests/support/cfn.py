@@ -80,13 +80,13 @@ def refusals(template: Mapping[str, Any], given: Mapping[str, Any]) -> list[str]
 
 
 def resolve(expr: Any, template: Mapping[str, Any], params: Mapping[str, Any],
-            partition: str = "aws") -> Any:
+            partition: str = "aws", region: str = "eu-west-1") -> Any:
     """``expr`` with the intrinsic functions the templates use evaluated.
 
     ``params`` are the parameter values (strings; list parameters as lists); a resource
     reads as ``<Name>`` and an attribute as ``<Name.Attribute>``, ``AWS::NoValue`` as None.
     """
-    pseudo = {"AWS::Partition": partition, "AWS::Region": "eu-west-1",
+    pseudo = {"AWS::Partition": partition, "AWS::Region": region,
               "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com",
               "AWS::StackName": "t4"}
 

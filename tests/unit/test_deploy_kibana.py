@@ -13,31 +13,20 @@ import pytest
 from infra.kibana import DATA_VIEW_ID, NDJSON_PATH, render
 from t4index.mapping import field_types
 from t4index.names import ALIAS_PATTERN, alias_name, index_name
+from tests.support.saved_objects import (
+    by_type,
+    field_uses,
+    load_ndjson,
+    references_resolve_in_order,
+    search_source,
+)
 
-NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float"}
-AGGREGATABLE = NUMERIC | {"keyword", "boolean", "date", "ip"}
-AGG_FIELD_TYPES = {"terms": AGGREGATABLE, "sum": NUMERIC, "avg": NUMERIC, "max": NUMERIC,
-                   "min": NUMERIC, "date_histogram": {"date"}, "cardinality": AGGREGATABLE}
 TYPES = field_types()
-KQL_FIELD = re.compile(r"([A-Za-z_][\w.]*)\s*:")
 
 
 @pytest.fixture(scope="module")
 def objects() -> list[dict[str, Any]]:
-    lines = NDJSON_PATH.read_text().splitlines()
-    assert lines, "empty NDJSON"
-    parsed = []
-    for number, line in enumerate(lines, 1):
-        obj = json.loads(line)
-        assert isinstance(obj, dict), f"line {number} is not an object"
-        assert {"id", "type", "attributes", "references"} <= obj.keys(), f"line {number}"
-        assert obj["attributes"].get("title"), f"line {number} has no title"
-        parsed.append(obj)
-    return parsed
-
-
-def by_type(objects: list[dict[str, Any]], obj_type: str) -> list[dict[str, Any]]:
-    return [o for o in objects if o["type"] == obj_type]
+    return load_ndjson(NDJSON_PATH)
 
 
 def test_committed_file_is_current() -> None:
@@ -45,25 +34,12 @@ def test_committed_file_is_current() -> None:
 
 
 def test_ids_unique_and_every_reference_resolves(objects) -> None:
-    keys = [(o["type"], o["id"]) for o in objects]
-    assert len(keys) == len(set(keys))
-    seen: set[tuple[str, str]] = set()
-    for obj in objects:  # referenced objects come first, so an import never dangles
-        names = [r["name"] for r in obj["references"]]
-        assert len(names) == len(set(names)), obj["id"]
-        for ref in obj["references"]:
-            assert (ref["type"], ref["id"]) in seen, f"{obj['id']} -> {ref}"
-        seen.add((obj["type"], obj["id"]))
-    assert {t for t, _ in keys} == {"index-pattern", "search", "visualization", "dashboard"}
-
-
-def _search_source(obj: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(obj["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+    references_resolve_in_order(objects)
 
 
 def test_search_sources_name_their_data_view_reference(objects) -> None:
     for obj in by_type(objects, "search") + by_type(objects, "visualization"):
-        source = _search_source(obj)
+        source = search_source(obj)
         refs = {r["name"]: r for r in obj["references"]}
         assert refs[source["indexRefName"]] == {"id": DATA_VIEW_ID, "type": "index-pattern",
                                                 "name": source["indexRefName"]}
@@ -96,33 +72,8 @@ def test_data_view_matches_aliases_not_concrete_indices(objects) -> None:
         assert not fnmatchcase(index_name(bucket, 2), pattern)
 
 
-def _field_uses(objects: list[dict[str, Any]]) -> list[tuple[str, str, set[str] | None]]:
-    """(object id, field, allowed types or None for any indexed type) for every field named."""
-    uses: list[tuple[str, str, set[str] | None]] = []
-    for obj in objects:
-        attrs, oid = obj["attributes"], obj["id"]
-        if obj["type"] == "index-pattern":
-            uses.append((oid, attrs["timeFieldName"], {"date"}))
-            uses += [(oid, name, None) for name in json.loads(attrs["fieldFormatMap"])]
-            uses += [(oid, s["value"], None) for s in json.loads(attrs["sourceFilters"])]
-            continue
-        if obj["type"] in {"search", "visualization"}:
-            query = _search_source(obj)["query"]["query"]
-            uses += [(oid, name, None) for name in KQL_FIELD.findall(query)]
-        if obj["type"] == "search":
-            uses += [(oid, c, None) for c in attrs["columns"]]
-            uses += [(oid, s[0], AGGREGATABLE) for s in attrs["sort"]]
-        if obj["type"] == "visualization":
-            for agg in json.loads(attrs["visState"])["aggs"]:
-                if "field" in agg["params"]:
-                    uses.append((oid, agg["params"]["field"], AGG_FIELD_TYPES[agg["type"]]))
-                else:
-                    assert agg["type"] == "count", agg
-    return uses
-
-
 def test_every_field_exists_in_the_template_with_a_fitting_type(objects) -> None:
-    uses = _field_uses(objects)
+    uses = field_uses(objects)
     assert len(uses) > 20
     for oid, name, allowed in uses:
         assert name in TYPES, f"{oid}: field {name!r} is not in the index template"
@@ -134,7 +85,7 @@ def test_every_field_exists_in_the_template_with_a_fitting_type(objects) -> None
 
 def test_failure_search_names_real_outcomes(objects) -> None:
     (failures,) = [o for o in objects if o["id"] == "t4-extraction-failures"]
-    query = _search_source(failures)["query"]["query"]
+    query = search_source(failures)["query"]["query"]
     assert "extraction_status:(" in query
     for status in re.search(r"\(([^)]*)\)", query)[1].split(" or "):
         assert status in {"too_large", "timeout", "encrypted", "corrupt", "unreadable"}

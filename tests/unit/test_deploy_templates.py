@@ -76,8 +76,11 @@ def test_functions_match_the_package_and_read_secrets(template, function, handle
     assert props["Runtime"] == RUNTIME and props["Architectures"] == [ARCHITECTURE]
     assert props["Handler"] == handler
     env = props["Environment"]["Variables"]
-    assert env["T4_ES_SECRET_ARN"] == {"Ref": "EsSecretArn"}
-    assert {"T4_ES_URL", "T4_ES_PASSWORD", "T4_ES_API_KEY"}.isdisjoint(env)  # never in plain text
+    assert env["T4_ES_SECRET_ARN"] == {
+        "Fn::If": ["UsesSecret", {"Ref": "EsSecretArn"}, {"Ref": "AWS::NoValue"}]}
+    # credentials never in plain text; a URL only for a domain, whose requests the role signs
+    assert {"T4_ES_USERNAME", "T4_ES_PASSWORD", "T4_ES_API_KEY"}.isdisjoint(env)
+    assert env["T4_ES_URL"]["Fn::If"][0] == "UsesDomain"
     assert env["POWERTOOLS_SERVICE_NAME"] and env["POWERTOOLS_METRICS_NAMESPACE"] == "t4-search"
 
 
@@ -188,7 +191,7 @@ def test_functions_in_a_vpc_get_the_vpc_execution_policy(template, role) -> None
 
 # --- derived numbers: the templates' mappings are what infra.aws.sizing computes ------------
 
-TEMPLATES = ("pipeline.yaml", "tika.yaml", "search.yaml")
+TEMPLATES = ("pipeline.yaml", "tika.yaml", "search.yaml", "opensearch.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -468,7 +471,7 @@ def test_no_arn_hard_codes_a_partition(template) -> None:
 def test_bucket_arns_follow_the_partition(pipeline, partition: str) -> None:
     params = {"BucketNames": ["data-a", "data.b"], "EventSource": "s3", "KmsKeyArns": [""],
               "SecretsKmsKeyArn": "", "EsSecretArn": "arn", "SubnetIds": [""],
-              "ExistingTopicArn": ""}
+              "ExistingTopicArn": "", "OpenSearchDomainEndpoint": ""}
     role = resolve(pipeline["Resources"]["IndexerRole"]["Properties"], pipeline, params,
                    partition)
     by_sid = {s["Sid"]: s for s in role["Policies"][0]["PolicyDocument"]["Statement"]

@@ -197,6 +197,21 @@ def test_each_family_s_client_errors_become_the_same_types():
     assert es.translate(RuntimeError("ours")) is None
 
 
+def test_both_families_keep_as_many_connections_open():
+    """opensearch-py left urllib3's default of one kept connection: under the indexer's
+    concurrent pollers every other request opened a new one ("Connection pool is full")."""
+    from t4index.engine._detect import ServerInfo
+    from t4index.engine._elastic import ElasticsearchBackend
+    from t4index.engine._opensearch import OpenSearchBackend
+
+    config = EngineConfig(url="http://127.0.0.1:9")
+    es = ElasticsearchBackend(config, ServerInfo("elasticsearch", "9.2.0"), {})
+    opensearch = OpenSearchBackend(config, ServerInfo("opensearch", "2.19.6"), {})
+    (es_node,) = es.raw.transport.node_pool.all()
+    os_node = opensearch.raw.transport.connection_pool.connection
+    assert os_node.pool.pool.maxsize == es_node.pool.pool.maxsize == 10
+
+
 def test_opensearch_speaks_its_own_dialect_of_the_same_body():
     from t4index.engine._opensearch import _adapt
     from t4index.query import SearchQuery, build_search_body

@@ -4,7 +4,9 @@
   optional SNS topic or EventBridge rule, the indexer Lambda and its SQS event
   source mapping, alarms.
 - ``tika.yaml``: Tika on ECS Fargate behind an internal load balancer.
-- ``search.yaml``: the search Lambda behind an API Gateway REST API with IAM auth.
+- ``search.yaml``: the search Lambda behind an API Gateway HTTP API with IAM auth.
+- ``opensearch.yaml``: an Amazon OpenSearch Service domain in the VPC (optional: the
+  other way is to bring your own Elasticsearch or OpenSearch endpoint).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
-TEMPLATES: tuple[str, ...] = ("pipeline.yaml", "tika.yaml", "search.yaml")
+TEMPLATES: tuple[str, ...] = ("opensearch.yaml", "pipeline.yaml", "tika.yaml", "search.yaml")
 
 
 def template_paths() -> list[Path]:
-    """Every template file, in deployment order (Tika and pipeline before search)."""
+    """Every template file, in deployment order (the domain, if any, and Tika before the
+    pipeline, the pipeline before search)."""
     return [TEMPLATE_DIR / name for name in TEMPLATES]
 
 
