@@ -4,7 +4,8 @@ One zip serves both functions (``lambdas.indexer.app.handler`` and
 ``lambdas.search.app.handler``): the project's runtime packages (``t4index``,
 ``indexer``, ``lambdas``, ``t4``) plus the dependencies pinned in
 ``infra/aws/lambda-requirements.txt``, installed as wheels for the runtime the
-templates name (CPython 3.13, ``manylinux2014_x86_64``), whatever machine builds;
+templates name (CPython 3.13, glibc 2.34 or older: manylinux 2_34 down to 2014),
+whatever machine builds;
 the tests check that the templates, these constants and the wheels' tags agree.
 
 - The lock file holds the whole dependency closure of the project's base
@@ -39,7 +40,12 @@ RUNTIME = "python3.13"
 """Lambda's newest Python runtime the pinned wheels support (Amazon Linux 2023); local
 development keeps running on 3.11 and newer."""
 ARCHITECTURE = "x86_64"
-PIP_PLATFORM = "manylinux2014_x86_64"
+PIP_PLATFORM = "manylinux_2_34_x86_64"
+"""The runtime's platform (Amazon Linux 2023's glibc 2.34), for messages and the lock."""
+PIP_PLATFORMS: tuple[str, ...] = ("manylinux_2_34_x86_64", "manylinux_2_28_x86_64",
+                                  "manylinux_2_17_x86_64", "manylinux2014_x86_64")
+"""What pip may fetch (it does not expand one ``--platform`` to older tags): numpy 2.3+
+ships manylinux_2_28 wheels only, grpcio manylinux2014 ones."""
 PYTHON_VERSION = "3.13"
 PIP_PYTHON_VERSION = "3.13.0"
 """For pip's Requires-Python checks: the oldest patch release of the runtime's minor
@@ -220,7 +226,8 @@ class Package:
 
 def _pip_install(lock: Path, target: Path) -> None:
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-           "--no-deps", "--only-binary=:all:", "--platform", PIP_PLATFORM,
+           "--no-deps", "--only-binary=:all:",
+           *(arg for platform in PIP_PLATFORMS for arg in ("--platform", platform)),
            "--python-version", PIP_PYTHON_VERSION, "--implementation", "cp",
            "--target", str(target), "-r", str(lock)]
     result = subprocess.run(cmd, capture_output=True, text=True)

@@ -206,7 +206,8 @@ def test_engine_killed_between_the_read_and_the_bulk_write_acknowledges_nothing(
 
     settings, es_service, tika_service, creds = private
     pipeline = build_pipeline(Settings(
-        es_url=es_service.url, es_username=creds["username"], es_password=creds["password"],
+        es_url=es_service.url, es_username=creds.get("username"),
+        es_password=creds.get("password"),
         tika_url=tika_service.url, es_timeout=5, tika_timeout=3), s3=s3)
     es = pipeline.es
 

@@ -189,8 +189,8 @@ def test_a_new_bucket_index_takes_the_layout_and_is_green_on_one_node(es, bucket
     settings = es.raw.indices.get_settings(index=made.write_index)[made.write_index][
         "settings"]
     assert int(settings["index"]["number_of_shards"]) == shards
-    health = es.raw.cluster.health(index=made.write_index, wait_for_status="green",
-                                   timeout="30s")
+    # the server waits up to its default 30 s (opensearch-py reads ``timeout`` as its own)
+    health = es.raw.cluster.health(index=made.write_index, wait_for_status="green")
     assert health["status"] == "green" and health["active_shards"] == shards
     if len(es.raw.nodes.info()["nodes"]) == 1:
         assert int(settings["index"]["number_of_replicas"]) == 0

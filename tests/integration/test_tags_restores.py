@@ -46,8 +46,8 @@ def _indexed(es, bucket: str, key: str, **want: Any) -> dict[str, Any]:
 
 def _mark_text(es, bucket: str, key: str, text: str) -> None:
     """Overwrite the stored text: only a new extraction can bring the object's own back."""
-    es.raw.update(index=alias_name(bucket), id=doc_id(bucket, key), doc={F.TEXT: text},
-              refresh=True)
+    es.raw.update(index=alias_name(bucket), id=doc_id(bucket, key), body={"doc": {F.TEXT: text}},
+                  refresh=True)
 
 
 def test_tags_are_indexed_searchable_and_updated_by_tagging_events_without_extraction(
