@@ -58,7 +58,9 @@ class Endpoints:
                 known = json.loads(settings.local_aws_credentials_file.read_text())
                 key_id, entry = next(iter(known.items()))
                 secret = entry["secret"]
-        elif not (username or api_key) and settings.credentials_file.exists():
+        elif not (username or api_key or sigv4) and settings.credentials_file.exists():
+            # the local Elasticsearch's user; never on top of SigV4 (an OpenSearch stack
+            # run in a home where an Elasticsearch stack left its credentials)
             creds = settings.credentials()
             username, password = creds["username"], creds["password"]
         return cls(
