@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from infra.local.sigv4 import Principal, SignatureRefused, load_credentials, verify_signature
+from infra.local.sigv4 import (
+    BodyTooLarge,
+    Principal,
+    SignatureRefused,
+    load_credentials,
+    read_signed,
+)
 
 log = logging.getLogger("t4.engine_proxy")
 
@@ -108,25 +114,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(resp.status, data, kept)
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
+        try:
+            request = read_signed(self, self.server.principals, self.server.region, SERVICE,
+                                  MAX_BODY_BYTES)
+        except BodyTooLarge:
             self.close_connection = True
             self._refuse(413, "Request Entity Too Large")
             return
-        body = self.rfile.read(length) if length else b""
-        headers: dict[str, list[str]] = {}
-        for name, value in self.headers.items():
-            headers.setdefault(name.lower(), []).append(value)
-        host = (headers.get("host") or [""])[0]
-        try:
-            verify_signature(self.command, f"http://{host}{self.path}", headers, body,
-                             self.server.principals, self.server.region, service=SERVICE)
         except SignatureRefused as exc:
             log.info("refused %s %s: %s", self.command, self.path, exc)
             # what a domain answers: 403 with a message, no engine error body
             self._refuse(403, f"The request signature was refused: {exc}")
             return
-        self._forward(body, headers)
+        self._forward(request.body, request.headers)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
 

@@ -35,7 +35,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from infra.local.sigv4 import Principal, SignatureRefused, load_credentials, verify_signature
+from infra.local.sigv4 import (
+    BodyTooLarge,
+    Principal,
+    SignatureRefused,
+    load_credentials,
+    read_signed,
+    verify_signature,
+)
 
 log = logging.getLogger("t4.search_api")
 
@@ -154,24 +161,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send(status, json.dumps({"message": message}).encode())
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
+        try:
+            request = read_signed(self, self.server.principals, self.server.region, SERVICE,
+                                  MAX_BODY_BYTES)
+        except BodyTooLarge:
             self.close_connection = True
             self._message(413, "Request Entity Too Large")
             return
-        body = self.rfile.read(length) if length else b""
-        headers: dict[str, list[str]] = {}
-        for name, value in self.headers.items():
-            headers.setdefault(name.lower(), []).append(value)
-        host = (headers.get("host") or [""])[0]
-        try:
-            principal = verify_signature(self.command, f"http://{host}{self.path}", headers,
-                                         body, self.server.principals, self.server.region,
-                                         service=SERVICE)
         except SignatureRefused as exc:
             log.info("refused %s %s: %s", self.command, self.path, exc)
             self._message(403, "Forbidden")
             return
+        body, headers, principal = request.body, request.headers, request.principal
         from infra.local.worker import LambdaContext
 
         event = build_event(self.command, self.path, headers, body, principal,

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -133,3 +134,37 @@ def verify_signature(method: str, url: str, headers: Mapping[str, list[str]], bo
     if not hmac.compare_digest(expected, signature):
         raise SignatureRefused("signature does not match")
     return principal
+
+
+class BodyTooLarge(Exception):
+    """A request body over the server's limit (answer 413 and close the connection)."""
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """A request read off a ``BaseHTTPRequestHandler`` whose signature was verified."""
+
+    body: bytes
+    headers: dict[str, list[str]]
+    principal: Principal
+
+
+def read_signed(handler: Any, principals: Mapping[str, Principal], region: str, service: str,
+                max_body: int) -> SignedRequest:
+    """Read the request ``handler`` is serving and verify its SigV4 signature.
+
+    Raises:
+        BodyTooLarge: the declared body is over ``max_body`` bytes (nothing read).
+        SignatureRefused: the signature does not verify (the message says why).
+    """
+    length = int(handler.headers.get("Content-Length") or 0)
+    if length > max_body:
+        raise BodyTooLarge(f"{length} bytes is over {max_body}")
+    body = handler.rfile.read(length) if length else b""
+    headers: dict[str, list[str]] = {}
+    for name, value in handler.headers.items():
+        headers.setdefault(name.lower(), []).append(value)
+    host = (headers.get("host") or [""])[0]
+    principal = verify_signature(handler.command, f"http://{host}{handler.path}", headers, body,
+                                 principals, region, service=service)
+    return SignedRequest(body, headers, principal)
