@@ -66,7 +66,10 @@ def _search_started(es: Any, body: dict[str, Any], index: str) -> Any:
         try:
             return es.search(body, index)
         except EngineError as exc:
-            if exc.kind != "no_shard_available_action_exception":
+            # Elasticsearch names the cause; OpenSearch answers 503 "all shards failed"
+            unstarted = exc.kind == "no_shard_available_action_exception" or (
+                exc.status == 503 and exc.kind == "search_phase_execution_exception")
+            if not unstarted:
                 raise
         time.sleep(delay)
     return es.search(body, index)
