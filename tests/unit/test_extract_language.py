@@ -59,6 +59,14 @@ def test_declared_languages_are_kept_and_schemas_are_not_prose():
     assert got.metadata["language"] == "es"
 
 
-def test_detection_is_off_by_default():
-    got = Extractor(None).extract(FileSource.from_bytes(SAMPLES["es"].encode(), "a/notes.txt"))
-    assert "language" not in got.metadata
+def test_detection_is_on_by_default_and_can_be_turned_off():
+    source = FileSource.from_bytes(SAMPLES["es"].encode(), "a/notes.txt")
+    assert Extractor(None).extract(source).metadata["language"] == "es"
+    source = FileSource.from_bytes(SAMPLES["es"].encode(), "a/notes.txt")
+    assert "language" not in Extractor(None, languages=False).extract(source).metadata
+
+
+def test_all_capitals_prose_is_read_as_its_language():
+    """fastText alone reads a text in capitals as Japanese."""
+    assert detect_language(SAMPLES["en"].upper()) == "en"
+    assert detect_language(SAMPLES["de"].upper()) == "de"

@@ -35,10 +35,10 @@ def test_secret_arn_alone_is_enough():
     assert s.es_url is None and s.es_secret_arn.endswith(":es")
 
 
-def test_language_detection_is_off_unless_turned_on():
+def test_language_detection_is_on_unless_turned_off():
     base = {"T4_ES_URL": "http://es:9200"}
-    assert Settings.from_env(base).languages is False
-    assert Settings.from_env({**base, "T4_DETECT_LANGUAGE": "true"}).languages is True
+    assert Settings.from_env(base).languages is True
+    assert Settings.from_env({**base, "T4_DETECT_LANGUAGE": "false"}).languages is False
     with pytest.raises(ConfigurationError, match="T4_DETECT_LANGUAGE"):
         Settings.from_env({**base, "T4_DETECT_LANGUAGE": "maybe"})
 
