@@ -155,7 +155,32 @@ def test_remembered_name_helpers_answer_as_moto() -> None:
 
 
 def test_every_patch_applies_to_the_pinned_moto() -> None:
-    assert moto_patches.apply() == ["dispatch", "sqs"]
+    assert moto_patches.apply() == ["dispatch", "sqs", "timestamps"]
+
+
+@pytest.mark.parametrize("value", [
+    "2026-12-05T02:13:09.000Z", "2026-12-05T02:13:09Z", "2026-12-05T02:13:09.123456Z",
+    "2026-12-05T02:13:09", "2026-12-05T02:13:09+02:00", "2026-12-05T02:13:09.5-07:30",
+    "2026-12-05", "1733364789", "0", "Thu, 05 Dec 2026 02:13:09 GMT", "2026-02-30T00:00:00Z",
+    datetime.datetime(2026, 12, 5, 2, 13, 9), datetime.datetime(2026, 12, 5, tzinfo=datetime.UTC),
+])
+def test_timestamps_read_as_botocore_reads_them(value: Any) -> None:
+    """The serializer's timestamp reader gives botocore's datetime, or botocore's error."""
+    from botocore.utils import parse_to_aware_datetime
+    from moto.core.serialize import TimestampSerializer
+
+    try:
+        expected: Any = parse_to_aware_datetime(value)
+    except Exception as exc:  # noqa: BLE001 - the error must be the same
+        with pytest.raises(type(exc)):
+            moto_patches.aware_datetime(value)
+        return
+    got = moto_patches.aware_datetime(value)
+    assert got == expected and got.utcoffset() == expected.utcoffset() == datetime.timedelta(0)
+    serializer = TimestampSerializer(TimestampSerializer.TIMESTAMP_FORMAT_ISO8601)
+    for fmt in ("iso8601", "iso8601_zeroed", "rfc822", "unixtimestamp"):
+        convert = getattr(serializer, f"_timestamp_{fmt}")
+        assert convert(got) == convert(expected)
 
 
 def test_dispatch_answers_as_moto_does() -> None:
