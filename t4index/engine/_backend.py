@@ -36,6 +36,12 @@ def root_cause(body: Any) -> tuple[str, str]:
     return str(first.get("type", "")), str(first.get("reason", ""))
 
 
+AUTOMATON_HINT = (" (engines on Lucene 9, such as OpenSearch 2.x and Elasticsearch 8.x, refuse"
+                  " a prefix or range of strings longer than about 1,000 bytes: use a key"
+                  " prefix of at most 999 bytes; Elasticsearch 9 serves up to 1,024)")
+"""Appended to the engine's ``input automaton is too large`` refusal, which names no cause."""
+
+
 def classify(status: int | None, body: Any, what: str) -> EngineError:
     """The typed error for an engine's answer ``status`` with ``body``.
 
@@ -58,6 +64,8 @@ def classify(status: int | None, body: Any, what: str) -> EngineError:
     if status == 408:
         return EngineTimeoutError(detail, **args)
     if status == 400:
+        if "automaton is too large" in reason:  # the hint travels in the reason too
+            detail, args["reason"] = detail + AUTOMATON_HINT, reason + AUTOMATON_HINT
         return EngineQueryError(detail, **args)
     return EngineError(detail, **args)
 

@@ -155,6 +155,22 @@ def test_a_1024_character_key_is_a_usable_prefix(catalog, routes):
         assert answers == {"direct": expected, "api": expected}
 
 
+@pytest.mark.engine_specific(
+    "opensearch", "the Elasticsearch twin above serves the same prefixes (Lucene 10)")
+def test_a_1024_character_prefix_is_one_clear_refusal_on_both_routes(catalog, routes):
+    """OpenSearch 2.19 (Lucene 9) refuses prefixes over ~1,000 bytes; both routes say
+    so alike, with what to do, and a 999-byte prefix is served."""
+    long_key = LONG_DIR + "x" * 19 + ".txt"
+    for route in ("direct", "api"):
+        bucket = t4.Bucket(f"s3://{catalog}", session=routes(route))
+        with pytest.raises(t4.SearchQueryError, match="at most 999 bytes"):
+            bucket.search(prefix=long_key)
+    served = {route: sorted(found) for route, found in
+              both(routes, catalog, prefix=LONG_DIR[:999]).items()}
+    expected = sorted([long_key, LONG_DIR + "y" * 20 + ".txt"])
+    assert served == {"direct": expected, "api": expected}
+
+
 def test_expensive_queries_are_refused_up_front(catalog, routes):
     fuzzy = " ".join(f"word{i}~2" for i in range(80))
     answers = both(routes, catalog, query=fuzzy, highlight=True, limit=100)

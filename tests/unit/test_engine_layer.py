@@ -168,6 +168,16 @@ def test_a_bad_query_is_also_a_query_error():
     assert isinstance(classify(400, _body("parsing_exception"), "x"), QueryError)
 
 
+def test_the_automaton_refusal_says_what_to_do():
+    """OpenSearch 2.x answers a 1,000-byte prefix with Lucene's bare message."""
+    body = {"error": {"root_cause": [{"type": "query_shard_exception",
+                                      "reason": "input automaton is too large: 1001"}]}}
+    error = classify(400, body, "search refused")
+    assert isinstance(error, QueryError)
+    assert "input automaton is too large" in str(error) and "at most 999 bytes" in str(error)
+    assert "999 bytes" not in str(classify(400, _body("parsing_exception"), "x"))
+
+
 def test_each_family_s_client_errors_become_the_same_types():
     from elastic_transport import ApiResponseMeta, ConnectionTimeout, HttpHeaders
     from elastic_transport import ConnectionError as EsConnectionError
