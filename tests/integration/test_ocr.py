@@ -8,8 +8,11 @@ missing these tests skip with the reason, except in CI (``CI=true``), where they
 from __future__ import annotations
 
 import os
+import socket
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +24,7 @@ from indexer.extract import (
     Extractor,
     OcrSwitch,
     TikaClient,
+    TikaUnavailable,
 )
 from indexer.pipeline import Pipeline
 from indexer.service import make_extract
@@ -56,13 +60,7 @@ def ocr_tika(tika_url: str) -> TikaClient:
 
 def _extract(tika: TikaClient, body: bytes, key: str, **limits: Any):
     extractor = Extractor(tika, ExtractLimits(**limits), ocr=OcrSwitch("auto", tika.ocr_types))
-    return extractor.extract(FileSource(_bytes_io(body), key))
-
-
-def _bytes_io(body: bytes):
-    import io
-
-    return io.BytesIO(body)
+    return extractor.extract(FileSource.from_bytes(body, key))
 
 
 def _search(routes, bucket: str, **kwargs: Any) -> dict[str, set[str]]:
@@ -162,15 +160,74 @@ class _CountingTika(TikaClient):
 def test_text_pdfs_are_parsed_once_without_ocr_and_scans_twice(ocr_tika, tika_url):
     tika = _CountingTika(tika_url)
     extractor = Extractor(tika, ocr=OcrSwitch("auto", tika.ocr_types))
-    typed = extractor.extract(FileSource(_bytes_io(SCANS["papers/typed.pdf"]), "typed.pdf"))
+    typed = extractor.extract(FileSource.from_bytes(SCANS["papers/typed.pdf"], "typed.pdf"))
     assert (typed.extractor, tika.parses) == ("tika", [False])
     assert "Platypus typed report" in typed.text
-    scan = extractor.extract(FileSource(_bytes_io(SCANS["scans/letter.pdf"]), "letter.pdf"))
+    scan = extractor.extract(FileSource.from_bytes(SCANS["scans/letter.pdf"], "letter.pdf"))
     assert (scan.extractor, tika.parses) == ("tika+ocr", [False, False, True])
     assert "Wombat burrow 2" in scan.text and scan.metadata["pages"] == 2
 
 
 def test_ocr_off_indexes_scans_without_their_words(ocr_tika):
     extractor = Extractor(ocr_tika, ocr=OcrSwitch("off", ocr_tika.ocr_types))
-    got = extractor.extract(FileSource(_bytes_io(SCANS["scans/sign.png"]), "sign.png"))
+    got = extractor.extract(FileSource.from_bytes(SCANS["scans/sign.png"], "sign.png"))
     assert (got.status, got.extractor, got.text) == ("ok", "tika", "")
+
+
+class _OcrElsewhere(TikaClient):
+    """The stack's Tika for the first parse; the OCR parse, and the health checks after
+    it, go to ``ocr_url`` (a port nothing listens on, or a server that never answers)."""
+
+    def __init__(self, url: str, ocr_url: str) -> None:
+        super().__init__(url)
+        self.elsewhere = TikaClient(ocr_url)
+        self.ocr_started = False
+
+    def rmeta(self, *args: Any, **kwargs: Any):
+        if kwargs.get("ocr") is None:
+            return super().rmeta(*args, **kwargs)
+        self.ocr_started = True
+        return self.elsewhere.rmeta(*args, **kwargs)
+
+    def healthy(self, timeout: float = 5.0) -> bool:
+        return (self.elsewhere if self.ocr_started else super()).healthy(timeout=1.0)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections and reads them, never answers: a hung Tika."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def loop() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except (TimeoutError, OSError):
+                continue
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(2)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_tika_unreachable_or_hung_during_ocr_is_retryable_not_a_budget(
+        ocr_tika, tika_url, silent_server):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    for elsewhere, limits, needle in (
+            (dead, ExtractLimits(), "unreachable"),
+            (silent_server, ExtractLimits(ocr_timeout=1), "does not answer a tiny request")):
+        tika = _OcrElsewhere(tika_url, elsewhere)
+        extractor = Extractor(tika, limits, ocr=OcrSwitch("auto", ocr_tika.ocr_types))
+        with pytest.raises(TikaUnavailable, match=needle):
+            extractor.extract(FileSource.from_bytes(SCANS["scans/sign.png"], "sign.png"))
+        assert tika.ocr_started
