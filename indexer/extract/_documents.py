@@ -265,6 +265,8 @@ def extract_document(source: ObjectSource, limits: ExtractLimits,
             return over_budget(extraction, f"OCR ran over ocr_timeout={seconds:g} s")
         except TikaRefused as exc:
             return replace(extraction, error=f"OCR failed: {exc}"[:500])
+    if cut and timed_out(ocr_docs):  # tesseract's timeout was the deadline's, not the budget
+        raise TikaUnavailable("OCR cut short by the invocation's deadline")
     return with_ocr(extraction, ocr_docs, limits, seconds)
 
 

@@ -139,6 +139,13 @@ def test_a_time_budget_stops_tesseract_and_the_object_keeps_what_it_has(ocr_tika
     assert time.monotonic() - started < 30
 
 
+def test_ocr_cut_short_by_the_invocations_deadline_is_retried_not_a_budget(ocr_tika):
+    extractor = Extractor(ocr_tika, ocr=OcrSwitch("auto", ocr_tika.ocr_types))
+    with pytest.raises(TikaUnavailable, match="deadline"):
+        extractor.extract(FileSource.from_bytes(documents.dense_page_png(), "dense.png"),
+                          time_budget=2.5)
+
+
 def test_an_image_too_large_for_ocr_is_not_sent_to_tesseract(ocr_tika):
     body = documents.scanned_png("Quokka harbour")
     got = _extract(ocr_tika, body, "scans/sign.png", ocr_max_bytes=len(body) - 1)
