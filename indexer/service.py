@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import boto3
@@ -13,6 +14,7 @@ from indexer.extract import (
     EXTRACTOR_VERSION,
     ExtractLimits,
     Extractor,
+    OcrSwitch,
     TikaClient,
     TransientExtractionError,
     warm_up_language,
@@ -23,6 +25,8 @@ from indexer.source import ObjectGone, S3ObjectSource, helium_format
 from indexer.state import ObjectState
 from t4index.engine import EngineConfig, connect
 from t4index.retry import s3_client_config
+
+log = logging.getLogger("t4.indexer")
 
 
 def engine_config(settings: Settings, secrets: Any = None) -> EngineConfig:
@@ -80,11 +84,18 @@ def build_pipeline(settings: Settings, *, es: Any = None, s3: Any = None) -> Pip
         max_pool_connections=max(32, settings.threads * 4)))
     limits = ExtractLimits(max_bytes=settings.max_bytes, max_chars=settings.max_chars,
                            tika_timeout=settings.tika_timeout,
-                           max_decompressed=settings.max_decompressed)
+                           max_decompressed=settings.max_decompressed,
+                           ocr_max_pages=settings.ocr_max_pages,
+                           ocr_max_bytes=settings.ocr_max_bytes,
+                           ocr_timeout=settings.ocr_timeout)
     tika = TikaClient(settings.tika_url) if settings.tika_url else None
     if settings.languages:
         warm_up_language()  # the detector's model loads while the first objects are read
-    extractor = Extractor(tika, limits, languages=settings.languages)
+    ocr = None
+    if tika is not None:
+        ocr = OcrSwitch(settings.ocr, tika.ocr_types, languages=settings.ocr_languages)
+        log.info("%s (Tika at %s)", ocr.describe(), tika.url)
+    extractor = Extractor(tika, limits, languages=settings.languages, ocr=ocr)
     return Pipeline(es, s3, make_extract(s3, extractor),
                     extractor_version=EXTRACTOR_VERSION, threads=settings.threads,
                     safety_margin_ms=settings.safety_margin_ms,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from indexer.errors import ConfigurationError
+from indexer.extract import parse_ocr_mode as parse_mode
 from t4index.mapping import DEFAULT_LAYOUT, IndexLayout
 
 
@@ -71,6 +73,11 @@ class Settings:
     retry_base_s: int = 30
     retry_max_s: int = 900
     languages: bool = True  # T4_DETECT_LANGUAGE=false turns detection off (docs/extraction.md)
+    ocr: str = "auto"  # auto | on | off (docs/extraction.md#ocr)
+    ocr_max_pages: int = 10
+    ocr_max_bytes: int = 20 * 2**20
+    ocr_timeout: float | None = None  # None: tika_timeout
+    ocr_languages: str = "eng"
     layout: IndexLayout = DEFAULT_LAYOUT
 
     @classmethod
@@ -99,6 +106,20 @@ class Settings:
                 replicas=(env.get("T4_INDEX_REPLICAS") or DEFAULT_LAYOUT.replicas).strip())
         except ValueError as exc:
             raise ConfigurationError(f"T4_INDEX_SHARDS / T4_INDEX_REPLICAS: {exc}") from None
+        try:
+            ocr = parse_mode(env.get("T4_OCR"))
+        except ValueError as exc:
+            raise ConfigurationError(f"T4_OCR: {exc}") from None
+        tika_timeout = _float(env, "T4_TIKA_TIMEOUT", cls.tika_timeout)
+        ocr_timeout = _float(env, "T4_OCR_TIMEOUT", 0.0) or None
+        if ocr_timeout is not None and ocr_timeout > tika_timeout:
+            raise ConfigurationError(
+                f"T4_OCR_TIMEOUT={ocr_timeout:g} must not exceed T4_TIKA_TIMEOUT={tika_timeout:g}"
+                " (the Tika server's task timeout is sized from it)")
+        languages = (env.get("T4_OCR_LANGUAGES") or cls.ocr_languages).strip()
+        if not re.fullmatch(r"[A-Za-z_]+(\+[A-Za-z_]+)*", languages):
+            raise ConfigurationError(f"T4_OCR_LANGUAGES={languages!r} must be tesseract "
+                                     "language codes joined by '+' (eng, eng+fra)")
         if env.get("T4_ES_USERNAME") and not env.get("T4_ES_PASSWORD"):
             raise ConfigurationError("T4_ES_USERNAME is set but T4_ES_PASSWORD is not")
         return cls(
@@ -113,12 +134,17 @@ class Settings:
             tika_url=env.get("T4_TIKA_URL") or None,
             max_bytes=_int(env, "T4_MAX_BYTES", cls.max_bytes, 1),
             max_chars=_int(env, "T4_MAX_CHARS", cls.max_chars, 1),
-            tika_timeout=_float(env, "T4_TIKA_TIMEOUT", cls.tika_timeout),
+            tika_timeout=tika_timeout,
             max_decompressed=_int(env, "T4_MAX_DECOMPRESSED", cls.max_decompressed, 1),
             threads=_int(env, "T4_THREADS", cls.threads, 1),
             safety_margin_ms=_int(env, "T4_SAFETY_MARGIN_MS", cls.safety_margin_ms, 0),
             es_timeout=_float(env, "T4_ES_TIMEOUT", cls.es_timeout),
             languages=_flag(env, "T4_DETECT_LANGUAGE", cls.languages),
+            ocr=ocr,
+            ocr_max_pages=_int(env, "T4_OCR_MAX_PAGES", cls.ocr_max_pages, 0),
+            ocr_max_bytes=_int(env, "T4_OCR_MAX_BYTES", cls.ocr_max_bytes, 0),
+            ocr_timeout=ocr_timeout,
+            ocr_languages=languages,
             all_versions=mode == "all",
             retry_base_s=_int(env, "T4_RETRY_BASE_S", cls.retry_base_s, 0),
             retry_max_s=_int(env, "T4_RETRY_MAX_S", cls.retry_max_s, 0),

@@ -18,10 +18,11 @@ ENCRYPTED = "encrypted"    # password protected
 CORRUPT = "corrupt"        # the parser refused the bytes (partial text may be indexed)
 UNSUPPORTED = "unsupported"  # no extractor for this format
 UNREADABLE = "unreadable"  # S3 refuses to serve the bytes (archived, SSE-C, KMS, 403)
+OCR_BUDGET = "ocr_budget"  # OCR was called for but an OCR budget (pages, bytes, time) was hit
 UNAVAILABLE = "unavailable"  # retryable: Tika or S3 unreachable, overloaded or hung
 
 FINAL: frozenset[str] = frozenset(
-    {OK, TRUNCATED, TOO_LARGE, TIMEOUT, ENCRYPTED, CORRUPT, UNSUPPORTED, UNREADABLE})
+    {OK, TRUNCATED, TOO_LARGE, TIMEOUT, ENCRYPTED, CORRUPT, UNSUPPORTED, UNREADABLE, OCR_BUDGET})
 RETRYABLE: frozenset[str] = frozenset({UNAVAILABLE})
 ALL: frozenset[str] = FINAL | RETRYABLE
 

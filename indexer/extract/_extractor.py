@@ -27,6 +27,7 @@ from indexer.extract._model import (
     finish,
 )
 from indexer.extract._numpy import extract_numpy
+from indexer.extract._ocr import OcrSwitch
 from indexer.extract._parquet import extract_parquet
 from indexer.extract._tabular import extract_table
 from indexer.extract._text import extract_text
@@ -81,12 +82,14 @@ class Extractor:
     """Extracts text and small metadata from objects, within :class:`ExtractLimits`."""
 
     def __init__(self, tika: TikaClient | None, limits: ExtractLimits | None = None, *,
-                 languages: bool = True) -> None:
+                 languages: bool = True, ocr: OcrSwitch | None = None) -> None:
         """An extractor using ``tika`` for document formats (None: those are ``unsupported``);
-        ``languages``: detect the language of prose texts (``with_language``)."""
+        ``languages``: detect the language of prose texts (``with_language``); ``ocr``:
+        OCR images and PDFs without a text layer through Tika when it is on (None: never)."""
         self.tika = tika
         self.limits = limits or ExtractLimits()
         self.languages = languages
+        self.ocr = ocr
 
     def extract(self, source: ObjectSource, head: bytes | None = None, *,
                 time_budget: float | None = None) -> Extraction:
@@ -114,7 +117,8 @@ class Extractor:
             if time_budget is not None and time_budget < limits.tika_timeout:
                 if time_budget <= 0.5:
                     raise TransientExtractionError("no time left before the deadline")
-                limits = replace(limits, tika_timeout=time_budget, tika_timeout_is_deadline=True)
+                limits = replace(limits, tika_timeout=time_budget, tika_timeout_is_deadline=True,
+                                 ocr_timeout=min(limits.ocr_seconds, time_budget))
             extraction = self._run(kind, _HeadCached(source, head), limits)
             return with_language(extraction) if self.languages else extraction
         except ObjectUnreadable as exc:
@@ -147,7 +151,7 @@ class Extractor:
         if kind == "numpy":
             return extract_numpy(source, limits)
         if kind == TIKA:
-            return extract_document(source, limits, self.tika)
+            return extract_document(source, limits, self.tika, self.ocr)
         if kind == "gzip":
             return extract_gzip(source, limits, lambda k, src: self._run(k, src, limits))
         return failed(NONE, Status.UNSUPPORTED, "no extractor for this format (binary data)",

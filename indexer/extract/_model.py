@@ -18,7 +18,7 @@ from typing import Any
 
 from t4index import outcomes
 
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 """Bumped whenever the text or metadata extracted from the same bytes changes.
 
 The backfill compares it with the version stored in each document and
@@ -40,6 +40,7 @@ class Status(StrEnum):
     CORRUPT = outcomes.CORRUPT
     UNSUPPORTED = outcomes.UNSUPPORTED
     UNREADABLE = outcomes.UNREADABLE
+    OCR_BUDGET = outcomes.OCR_BUDGET  # OCR called for, a budget hit: the text it has (final)
     UNAVAILABLE = outcomes.UNAVAILABLE  # retryable: Tika or S3 down, overloaded or hung
 
 
@@ -64,6 +65,11 @@ class ExtractLimits:
         max_parse_bytes: largest JSON document or notebook parsed as a whole;
             a larger one is indexed as a text prefix (``truncated``).
         table_rows: rows of a CSV/TSV indexed after its header.
+        ocr_max_pages: pages OCR'd in one PDF at most (an image counts as one); a PDF
+            with more pages without text is not OCR'd (``ocr_budget``).
+        ocr_max_bytes: largest image or PDF OCR'd (``ocr_budget`` above).
+        ocr_timeout: seconds for the OCR parse of one object (``ocr_budget`` when hit);
+            None: ``tika_timeout``. Tesseract's own timeout per image or page is set to it.
     """
 
     max_bytes: int = 100 * 2**20
@@ -73,6 +79,9 @@ class ExtractLimits:
     text_prefix_bytes: int = 2 * 2**20
     max_parse_bytes: int = 8 * 2**20
     table_rows: int = 1_000
+    ocr_max_pages: int = 10
+    ocr_max_bytes: int = 20 * 2**20
+    ocr_timeout: float | None = None
     tika_timeout_is_deadline: bool = False
     """True when ``tika_timeout`` was cut to the invocation's deadline: a timeout then
     says nothing about the file (retry it later)."""
@@ -86,6 +95,16 @@ class ExtractLimits:
         if self.tika_timeout <= 0:
             raise ValueError(
                 f"ExtractLimits.tika_timeout must be positive, not {self.tika_timeout}")
+        if self.ocr_max_pages < 0 or self.ocr_max_bytes < 0:
+            raise ValueError("ExtractLimits.ocr_max_pages and ocr_max_bytes must be >= 0")
+        if self.ocr_timeout is not None and self.ocr_timeout <= 0:
+            raise ValueError(
+                f"ExtractLimits.ocr_timeout must be positive, not {self.ocr_timeout}")
+
+    @property
+    def ocr_seconds(self) -> float:
+        """Seconds for the OCR parse of one object (``ocr_timeout``, else ``tika_timeout``)."""
+        return self.tika_timeout if self.ocr_timeout is None else self.ocr_timeout
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ Answers mapped here, once:
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import IO, Any
 
 import urllib3
@@ -30,6 +31,7 @@ from urllib3.exceptions import (
 )
 
 from indexer.extract._model import TransientExtractionError
+from indexer.extract._ocr import image_types_of
 
 DEFAULT_TIKA_URL = "http://127.0.0.1:19998"
 ANSWER_OVERHEAD = 8 * 2**20
@@ -58,28 +60,42 @@ class TikaRefused(Exception):
         self.body = body
 
 
+@dataclass(frozen=True)
+class OcrRequest:
+    """How one parse runs OCR: tesseract's timeout per image or page, and its languages."""
+
+    seconds: int
+    languages: str = "eng"
+
+    def headers(self) -> dict[str, str]:
+        """Tika server's per-request settings: ``X-Tika-PDF<Setter>`` configures its PDF
+        parser, ``X-Tika-OCR<Setter>`` its Tesseract parser (``PDFServerConfig``,
+        ``TesseractServerConfig`` in tika-server 3.x)."""
+        return {"X-Tika-PDFOcrStrategy": "auto",
+                "X-Tika-OCRtimeoutSeconds": str(max(1, self.seconds)),
+                "X-Tika-OCRlanguage": self.languages}
+
+
 class TikaClient:
     """Tika server at ``url``; one connection pool, reused across objects."""
 
     def __init__(self, url: str = DEFAULT_TIKA_URL, *, connect_timeout: float = 5.0,
-                 ocr: bool = False, max_connections: int = 16,
-                 pool: urllib3.PoolManager | None = None) -> None:
+                 max_connections: int = 16, pool: urllib3.PoolManager | None = None) -> None:
         """A client of the server at ``url`` (e.g. ``http://127.0.0.1:19998``); thread-safe.
 
         Args:
             connect_timeout: seconds to wait for a connection.
-            ocr: let Tika run OCR on images (only where tesseract is installed).
             max_connections: connections kept open (one per concurrent extraction).
             pool: an urllib3 pool to use (one is made otherwise).
         """
         self.url = url.rstrip("/")
         self.connect_timeout = connect_timeout
-        self.ocr = ocr
         self._pool = pool or urllib3.PoolManager(num_pools=2, maxsize=max_connections,
                                                  retries=False)
 
     def rmeta(self, body: IO[bytes], length: int, *, timeout: float, write_limit: int,
-              filename: str | None = None, content_type: str | None = None) -> list[dict[str, Any]]:
+              filename: str | None = None, content_type: str | None = None,
+              ocr: OcrRequest | None = None) -> list[dict[str, Any]]:
         """Parse ``length`` bytes of ``body`` with ``PUT /rmeta/text``.
 
         Args:
@@ -90,6 +106,8 @@ class TikaClient:
                 embedded documents (``X-TIKA:EXCEPTION:write_limit_reached`` when hit).
             filename: a name whose extension helps Tika's detection.
             content_type: the object's content type, as a hint.
+            ocr: run Tesseract on images and on PDF pages without text (Tika's ``auto``
+                PDF strategy), as asked; None skips OCR (``X-Tika-OCRskipOcr``).
 
         Returns:
             One metadata dict per document, the container first (text in
@@ -102,8 +120,10 @@ class TikaClient:
         """
         headers = {"Content-Length": str(length), "Accept": "application/json",
                    "writeLimit": str(write_limit), "throwOnWriteLimitReached": "false"}
-        if not self.ocr:
+        if ocr is None:
             headers["X-Tika-OCRskipOcr"] = "true"
+        else:
+            headers.update(ocr.headers())
         if filename:
             safe = filename.encode("ascii", "replace").decode("ascii").replace('"', "_")
             headers["Content-Disposition"] = f'attachment; filename="{safe[-200:]}"'
@@ -157,6 +177,22 @@ class TikaClient:
         except HTTPError:
             return False
         return response.status == 200
+
+    def ocr_types(self, timeout: float = 5.0) -> frozenset[str] | None:
+        """The image types the server's Tesseract parser reads (``GET /parsers/details``):
+        empty when tesseract is not on the server's PATH, None when the server cannot be
+        asked right now. Never raises."""
+        try:
+            response = self._pool.request(
+                "GET", f"{self.url}/parsers/details", headers={"Accept": "application/json"},
+                timeout=urllib3.Timeout(connect=min(self.connect_timeout, timeout),
+                                        read=timeout), retries=False)
+            if response.status != 200:
+                return None
+            answer = json.loads(response.data)
+        except (HTTPError, ValueError):
+            return None
+        return image_types_of(answer) if isinstance(answer, dict) else None
 
     def close(self) -> None:
         """Close the pooled connections."""

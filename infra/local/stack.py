@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from dataclasses import dataclass
 
+from indexer.extract import OcrSwitch, TikaClient
 from infra.local import cluster, procs, services
 from infra.local.endpoints import Endpoints
 from infra.local.errors import StackError
@@ -83,10 +86,26 @@ def up(settings: StackSettings, say=print) -> None:
     # The slow JVMs first: they boot while moto starts.
     _ensure([*services.engine_specs(settings), services.tika_spec(settings),
              services.moto_spec(settings)], say)
+    say(f"tika: {ocr_status(settings)}")
     if settings.engine == "opensearch":
         _ensure([services.engine_proxy_spec(settings)], say)
     env = Endpoints.resolve(settings).es_env()
     _ensure([services.worker_spec(settings, env), services.search_api_spec(settings, env)], say)
+
+
+def ocr_status(settings: StackSettings) -> str:
+    """One line: whether the stack's worker will OCR (``T4_OCR`` and the Tika server's
+    tesseract), as the worker itself reports it when it builds its pipeline."""
+    try:
+        switch = OcrSwitch(os.environ.get("T4_OCR", "auto"),
+                           TikaClient(settings.tika_url).ocr_types)
+    except ValueError as exc:
+        return f"OCR off: T4_OCR {exc}"
+    line = switch.describe()
+    if switch.mode == "auto" and not switch.image_types() and shutil.which("tesseract") is None:
+        line += ("; tesseract is not installed here (./dev installs it as root with apt-get: "
+                 "apt-get install tesseract-ocr), so images and scanned PDFs get no text")
+    return line
 
 
 def down(settings: StackSettings, say=print) -> None:

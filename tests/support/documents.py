@@ -2,8 +2,9 @@
 
 PDFs come from reportlab; DOCX, XLSX, PPTX, ODT and EPUB are the minimal zip packages
 their specifications require; RTF, HTML and e-mail are text; PNG is written
-with zlib. Each carries the word it is searched for, so tests can assert that
-the text came through.
+with zlib; the scanned images and image-only PDFs of the OCR tests are drawn with
+Pillow. Each carries the word it is searched for, so tests can assert that the
+text came through.
 """
 
 from __future__ import annotations
@@ -297,3 +298,49 @@ def png(width: int = 7, height: int = 5) -> bytes:
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0,
                                                              0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def _text_image(text: str, width: int = 1200, height: int = 220, size: int = 72):
+    """A white image with ``text`` drawn large in black (Pillow's built-in scalable font,
+    so no system font is needed), as a scanner would see a printed line."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("L", (width, height), 255)
+    ImageDraw.Draw(img).text((40, (height - size) // 2), text,
+                             font=ImageFont.load_default(size=size), fill=0)
+    return img
+
+
+def scanned_png(text: str = "Quokka harbour") -> bytes:
+    """A PNG whose only text is ``text`` as pixels (OCR finds it, nothing else can)."""
+    buf = io.BytesIO()
+    _text_image(text).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def scanned_pdf(text: str = "Wombat burrow", pages: int = 1) -> bytes:
+    """An image-only PDF (no text layer): each of ``pages`` pages is a picture of ``text``,
+    as a scanner without OCR writes them."""
+    buf = io.BytesIO()
+    images = [_text_image(f"{text} {page + 1}") for page in range(pages)]
+    images[0].save(buf, format="PDF", save_all=True, append_images=images[1:], resolution=150)
+    return buf.getvalue()
+
+
+def dense_page_png(lines: int = 120, seed: int = 1) -> bytes:
+    """A page of small dense text that tesseract needs seconds to read (time budget tests)."""
+    import random
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    rng = random.Random(seed)
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "theta", "lambda",
+             "sigma", "omega"]
+    img = Image.new("L", (2400, 40 + 26 * lines), 255)
+    draw, font = ImageDraw.Draw(img), ImageFont.load_default(size=18)
+    for line in range(lines):
+        draw.text((30, 20 + 26 * line), " ".join(rng.choice(words) for _ in range(28)),
+                  font=font, fill=0)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()

@@ -13,8 +13,8 @@ from tests.support import documents
 def test_public_names_are_exactly_the_facade() -> None:
     assert sorted(extract.__all__) == sorted([
         "DEFAULT_TIKA_URL", "EXTRACTOR_VERSION", "ExtractLimits", "Extraction", "Extractor",
-        "Status", "TikaClient", "TikaUnavailable", "TransientExtractionError",
-        "choose_extractor", "detect_language", "warm_up_language"])
+        "OcrSwitch", "Status", "TikaClient", "TikaUnavailable", "TransientExtractionError",
+        "choose_extractor", "detect_language", "parse_ocr_mode", "warm_up_language"])
     assert isinstance(extract.EXTRACTOR_VERSION, str) and extract.EXTRACTOR_VERSION
     assert issubclass(extract.TikaUnavailable, extract.TransientExtractionError)
 
