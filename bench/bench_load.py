@@ -122,8 +122,13 @@ def writers_process(endpoint: str, region: str, bucket: str, prefix: str, writer
                       aws_access_key_id="bench", aws_secret_access_key="bench",
                       config=Config(max_pool_connections=writers))
     stop, lock, counter = threading.Event(), threading.Lock(), [0]
-    threads = [threading.Thread(target=_put_loop, args=(s3, bucket, prefix, stop, counter, lock))
-               for _ in range(writers)]
+    _run_for(seconds, stop, [threading.Thread(target=_put_loop, args=(s3, bucket, prefix, stop,
+                                                                      counter, lock))
+                             for _ in range(writers)])
+
+
+def _run_for(seconds: float, stop: threading.Event, threads: list[threading.Thread]) -> None:
+    """Start ``threads``, let them run ``seconds``, set ``stop`` and wait for them."""
     for thread in threads:
         thread.start()
     time.sleep(seconds)
@@ -171,12 +176,7 @@ def run_phase(kind: str, searchers: int, search: Callable[[str], object], ep, es
     started = time.perf_counter()
     if feeder is not None:
         feeder.start()
-    for thread in threads:
-        thread.start()
-    time.sleep(seconds)
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=60)
+    _run_for(seconds, stop, threads)
     if feeder is not None:
         feeder.join(timeout=120)
     phase.seconds = time.perf_counter() - started
