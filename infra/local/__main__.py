@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     node = sub.add_parser("node", help="stop, kill (SIGKILL) or start one node of a "
                                        "multi-node cluster (T4_STACK_NODES)")
     node.add_argument("action", choices=("stop", "kill", "start"))
-    node.add_argument("name", help="es-1, es-2, ...")
+    node.add_argument("name", help="es-1, es-2, ... (os-1, os-2, ... on OpenSearch)")
     demo = sub.add_parser("demo", help="index sample files through the pipeline and search them")
     demo.add_argument("--bucket", default="t4-demo")
     args = parser.parse_args(argv)

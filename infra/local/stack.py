@@ -110,11 +110,13 @@ def ocr_status(settings: StackSettings) -> str:
 
 def down(settings: StackSettings, say=print) -> None:
     """Stop exactly the processes this stack recorded."""
+    extra_nodes = list(reversed(cluster.recorded_nodes(settings)))
     for name in reversed(ORDER):
-        if name == "elasticsearch":  # the extra nodes of a multi-node cluster first
-            for node in reversed(cluster.recorded_nodes(settings)):
+        if name in ("elasticsearch", "opensearch"):  # a multi-node cluster's extra nodes first
+            for node in extra_nodes:
                 stopped = procs.stop(_pidfile(settings, node))
                 say(f"{node}: {'stopped' if stopped else 'not running'}")
+            extra_nodes = []
         stopped = procs.stop(_pidfile(settings, name))
         say(f"{name}: {'stopped' if stopped else 'not running'}")
 
@@ -163,11 +165,8 @@ def node(settings: StackSettings, action: str, name: str, say=print) -> None:
     Raises:
         StackError: not a node of this stack, or it did not become healthy.
     """
-    if name not in cluster.node_names(settings):
-        raise StackError(f"{name!r} is not a node of this stack: the nodes are "
-                         f"{', '.join(cluster.node_names(settings))} (T4_STACK_NODES="
-                         f"{settings.es_nodes})")
-    service = cluster.service_name(name)
+    cluster.check_node(settings, name)
+    service = cluster.service_name(settings, name)
     if action == "stop":
         stopped = procs.stop(_pidfile(settings, service))
         say(f"{name}: {'stopped' if stopped else 'not running'}")
@@ -175,8 +174,7 @@ def node(settings: StackSettings, action: str, name: str, say=print) -> None:
         killed = cluster.kill(_pidfile(settings, service))
         say(f"{name}: {'killed' if killed else 'not running'}")
     elif action == "start":
-        spec = next(s for s in services.elasticsearch_specs(settings)
-                    if cluster.service_name(name) == s.name)
+        spec = next(s for s in services.engine_specs(settings) if s.name == service)
         _ensure([spec], say)
     else:
         raise StackError(f"unknown node action {action!r}: stop, kill or start")
