@@ -203,12 +203,15 @@ def opensearch_spec(settings: StackSettings) -> ProcessSpec:
 
 def engine_proxy_spec(settings: StackSettings) -> ProcessSpec:
     """The SigV4-verifying proxy in front of OpenSearch (an OpenSearch Service domain's
-    IAM check, service ``es``), knowing the stack's local identity."""
+    IAM check, service ``es``), knowing the stack's local identity; it fronts every node
+    of a multi-node cluster and passes a request over a node that is down."""
     search_api_callers(settings)  # the one local identity, made at first start
     return ProcessSpec(
         name="engine-proxy",
         argv=[sys.executable, "-m", "infra.local.engine_proxy", "--host", settings.host,
-              "--port", str(settings.engine_proxy_port), "--upstream", settings.engine_url,
+              "--port", str(settings.engine_proxy_port),
+              # every node, as a domain's endpoint balances over its data nodes
+              *(arg for url in cluster.node_urls(settings) for arg in ("--upstream", url)),
               "--credentials", str(settings.local_aws_credentials_file),
               "--region", settings.region],
         log=settings.log_dir / "engine-proxy.log",
