@@ -121,7 +121,16 @@ def down(settings: StackSettings, say=print) -> None:
         say(f"{name}: {'stopped' if stopped else 'not running'}")
 
 
+def _engine_auth(settings: StackSettings) -> tuple[str, str] | None:
+    """Basic auth for the local Elasticsearch's health (OpenSearch has none here)."""
+    if settings.engine != "elasticsearch" or not settings.credentials_file.exists():
+        return None
+    creds = settings.credentials()
+    return creds["username"], creds["password"]
+
+
 def status(settings: StackSettings) -> list[ServiceStatus]:
+    """One row per service, then one per extra node of a multi-node cluster."""
     out = []
     for name in _names(settings):
         pid = procs.running_pid(_pidfile(settings, name))
@@ -131,9 +140,8 @@ def status(settings: StackSettings) -> list[ServiceStatus]:
                 healthy = services.worker_alive(services.worker_heartbeat(settings),
                                                 _pidfile(settings, name))
             elif name == "elasticsearch":
-                creds = settings.credentials() if settings.credentials_file.exists() else None
-                auth = (creds["username"], creds["password"]) if creds else None
-                healthy = services.http_ok(f"{settings.es_url}/_cluster/health", auth)
+                healthy = services.http_ok(f"{settings.es_url}/_cluster/health",
+                                           _engine_auth(settings))
             elif name == "opensearch":
                 healthy = services.http_ok(f"{settings.engine_url}/_cluster/health")
             elif name in ("search-api", "engine-proxy"):
@@ -144,10 +152,26 @@ def status(settings: StackSettings) -> list[ServiceStatus]:
             else:
                 healthy = services.http_ok(f"{settings.moto_url}/moto-api/")
         out.append(ServiceStatus(name, pid, healthy, _where(settings, name)))
+    for node_name in cluster.node_names(settings)[1:]:
+        pid = procs.running_pid(_pidfile(settings, node_name))
+        url = cluster.node_url(settings, node_name)
+        healthy = pid is not None and services.http_ok(f"{url}/_cluster/health",
+                                                       _engine_auth(settings))
+        out.append(ServiceStatus(node_name, pid, healthy, f"{url} (node of the cluster)"))
     return out
 
 
 def log_path(settings: StackSettings, name: str):
+    """The log of service ``name``, or of an extra node of the cluster (``es-2``, ``os-2``).
+
+    Raises:
+        StackError: neither a service nor a node of this stack.
+    """
+    if name not in ORDER:
+        cluster.check_node(settings, name)
+        name = cluster.service_name(settings, name)  # node 1 is the engine's service
+        if name not in ORDER:
+            return settings.log_dir / f"{name}.out"
     return {
         "moto": settings.log_dir / "moto.log",
         "elasticsearch": settings.log_dir / "elasticsearch.out",

@@ -137,3 +137,24 @@ def test_down_stops_extra_nodes_recorded_even_when_the_count_changed(tmp_path: P
     assert cluster.recorded_nodes(settings) == ["es-2", "es-3", "es-10", "os-2"]
     stack.down(settings, say=lambda line: None)
     assert cluster.recorded_nodes(settings) == []
+
+
+@pytest.mark.parametrize("engine,extra", [("elasticsearch", ["es-2", "es-3"]),
+                                          ("opensearch", ["os-2", "os-3"])])
+def test_status_lists_every_extra_node(tmp_path: Path, engine: str, extra: list[str]) -> None:
+    rows = stack.status(_settings(tmp_path, "3", engine))
+    nodes = [row for row in rows if row.name in extra]
+    assert [row.name for row in nodes] == extra
+    assert [row.where.split()[0] for row in nodes] == [
+        "http://127.0.0.1:19401", "http://127.0.0.1:19402"]
+    assert not any(row.healthy or row.pid for row in nodes)  # nothing runs here
+    assert [row.name for row in stack.status(_settings(tmp_path, "1", engine))
+            if row.name in extra] == []
+
+
+def test_logs_of_a_node_and_a_refused_name(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "3", "opensearch")
+    assert stack.log_path(settings, "os-2") == settings.log_dir / "os-2.out"
+    assert stack.log_path(settings, "os-1") == stack.log_path(settings, "opensearch")
+    with pytest.raises(StackError, match="the nodes are os-1, os-2, os-3"):
+        stack.log_path(settings, "es-2")
