@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop the processes that `up` started")
     sub.add_parser("status", help="what runs where")
     logs = sub.add_parser("logs", help="the last lines of a service's log")
-    logs.add_argument("service", choices=stack.ORDER)
+    logs.add_argument("service", help=f"{', '.join(stack.ORDER)}, or a node of a "
+                      "multi-node cluster (es-2, os-2, ...)")
     logs.add_argument("-n", "--lines", type=int, default=40)
     sub.add_parser("env", help="shell exports that point programs at the stack")
     sibling = sub.add_parser("sibling-env", help="T4_STACK_* exports of a second stack running "
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     node = sub.add_parser("node", help="stop, kill (SIGKILL) or start one node of a "
                                        "multi-node cluster (T4_STACK_NODES)")
     node.add_argument("action", choices=("stop", "kill", "start"))
-    node.add_argument("name", help="es-1, es-2, ...")
+    node.add_argument("name", help="es-1, es-2, ... (os-1, os-2, ... on OpenSearch)")
     demo = sub.add_parser("demo", help="index sample files through the pipeline and search them")
     demo.add_argument("--bucket", default="t4-demo")
     args = parser.parse_args(argv)

@@ -8,19 +8,26 @@ answers 403 to unsigned, wrongly signed, wrong-region or wrong-service requests,
 and forwards the others to OpenSearch unchanged. The engine layer's signing path
 (opensearch-py's ``Urllib3AWSV4SignerAuth``) is thereby tested, not just written.
 
-Run: ``python -m infra.local.engine_proxy --port P --upstream URL --credentials FILE``.
+Like a domain's endpoint, which balances over its data nodes, it may front several
+nodes of one cluster (``--upstream`` once per node): requests take the nodes in turn,
+and one a node cannot take (refused, reset: the node is down or going) goes to the
+next node, so the stack's clients keep working while any one node is lost.
+
+Run: ``python -m infra.local.engine_proxy --port P --upstream URL [--upstream URL2 ...]
+--credentials FILE``.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import logging
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -43,18 +50,28 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer",
 
 
 class EngineProxy(ThreadingHTTPServer):
-    """The proxy server; ``url`` is where it listens."""
+    """The proxy server; ``url`` is where it listens. ``upstream`` is one OpenSearch URL,
+    or every node's of one cluster."""
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], upstream: str,
+    def __init__(self, address: tuple[str, int], upstream: str | Sequence[str],
                  principals: Mapping[str, Principal], region: str) -> None:
         super().__init__(address, _Handler)
-        parts = urlsplit(upstream)
-        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 9200)
+        urls = [upstream] if isinstance(upstream, str) else list(upstream)
+        if not urls:
+            raise ValueError("the engine proxy needs at least one upstream URL")
+        self.upstreams = [(parts.hostname or "127.0.0.1", parts.port or 9200)
+                          for parts in map(urlsplit, urls)]
         self.principals = dict(principals)
         self.region = region
         self._local = threading.local()
+        self._turn = itertools.count()
+
+    def upstream_order(self) -> list[int]:
+        """The upstreams' indices for the next request: each takes the first turn in turn."""
+        first = next(self._turn) % len(self.upstreams)
+        return [(first + i) % len(self.upstreams) for i in range(len(self.upstreams))]
 
     @property
     def url(self) -> str:
@@ -62,14 +79,17 @@ class EngineProxy(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
-    def connection(self, fresh: bool = False) -> http.client.HTTPConnection:
-        """This thread's keep-alive connection to OpenSearch."""
-        conn = getattr(self._local, "conn", None)
+    def connection(self, index: int = 0, fresh: bool = False) -> http.client.HTTPConnection:
+        """This thread's keep-alive connection to upstream ``index``."""
+        conns = getattr(self._local, "conns", None)
+        if conns is None:
+            conns = self._local.conns = {}
+        conn = conns.get(index)
         if conn is None or fresh:
             if conn is not None:
                 conn.close()
-            conn = http.client.HTTPConnection(*self.upstream, timeout=120)
-            self._local.conn = conn
+            conn = http.client.HTTPConnection(*self.upstreams[index], timeout=120)
+            conns[index] = conn
         return conn
 
 
@@ -99,19 +119,25 @@ class _Handler(BaseHTTPRequestHandler):
     def _forward(self, body: bytes, headers: dict[str, list[str]]) -> None:
         out = {name: values[0] for name, values in headers.items()
                if name not in _HOP_BY_HOP and name != "authorization"}
-        for attempt in (0, 1):  # a kept-alive connection OpenSearch closed: once more, fresh
-            conn = self.server.connection(fresh=attempt > 0)
-            try:
-                conn.request(self.command, self.path, body=body or None, headers=out)
-                resp = conn.getresponse()
-                data = resp.read()
-                break
-            except (http.client.HTTPException, ConnectionError, OSError):
-                if attempt:
-                    self._refuse(502, "the engine behind the proxy cannot be reached")
+        for index in self.server.upstream_order():
+            # a kept-alive connection the node closed: once more, fresh; then the next node
+            for attempt in (0, 1):
+                conn = self.server.connection(index, fresh=attempt > 0)
+                try:
+                    conn.request(self.command, self.path, body=body or None, headers=out)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                except TimeoutError:
+                    # the node took the request and did not answer: another would repeat it
+                    conn.close()
+                    self._refuse(504, "the engine behind the proxy did not answer in time")
                     return
-        kept = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP]
-        self._send(resp.status, data, kept)
+                except (http.client.HTTPException, OSError):
+                    continue
+                kept = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP]
+                self._send(resp.status, data, kept)
+                return
+        self._refuse(502, "the engine behind the proxy cannot be reached")
 
     def _handle(self) -> None:
         try:
@@ -131,16 +157,17 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
 
 
-def serve(port: int, upstream: str, credentials_file: str | Path, *, host: str = "127.0.0.1",
-          region: str = "us-east-1") -> EngineProxy:
-    """Start the proxy in a daemon thread (``port=0`` picks a free port).
+def serve(port: int, upstream: str | Sequence[str], credentials_file: str | Path, *,
+          host: str = "127.0.0.1", region: str = "us-east-1") -> EngineProxy:
+    """Start the proxy in a daemon thread (``port=0`` picks a free port) in front of
+    ``upstream``: one OpenSearch URL, or every node's of one cluster.
 
     Stop it with ``server.shutdown(); server.server_close()``.
 
     Returns:
         The running ``EngineProxy``.
     Raises:
-        ValueError: the credentials file is not valid.
+        ValueError: the credentials file is not valid, or no upstream was given.
         OSError: the port cannot be bound.
     """
     server = EngineProxy((host, port), upstream, load_credentials(credentials_file), region)
@@ -154,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
                                      description="SigV4 (service es) in front of OpenSearch.")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--upstream", required=True, help="the OpenSearch URL")
+    parser.add_argument("--upstream", required=True, action="append",
+                        help="an OpenSearch node's URL (once per node of the cluster)")
     parser.add_argument("--credentials", required=True, help="JSON file of known access keys")
     parser.add_argument("--region", default="us-east-1")
     args = parser.parse_args(argv)
@@ -165,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"engine proxy on {server.url} -> {args.upstream} (region {args.region}, "
+    print(f"engine proxy on {server.url} -> {', '.join(args.upstream)} (region {args.region}, "
           f"service {SERVICE})", flush=True)
     try:
         while True:

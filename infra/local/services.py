@@ -75,20 +75,31 @@ def _es_common_yaml(settings: StackSettings) -> str:
     )
 
 
+def _node_folders(settings: StackSettings, name: str, user: str | None, *own: Path) -> None:
+    """Make node ``name``'s data, log and temporary folders; when it runs as the
+    unprivileged ``user``, hand them (and ``own``: its distribution or configuration
+    folder) to that user, and let it reach them through every parent."""
+    data, logs = cluster.node_paths(settings, name)
+    folders = (data, logs, cluster.tmp_dir(settings, name))
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+    if user:
+        for parent in (settings.home, settings.state_dir, settings.log_dir, settings.cache_dir):
+            parent.chmod(parent.stat().st_mode | 0o711)
+        for tree in (*own, *folders):
+            _chown_tree(tree, user)
+
+
 def _write_heap(config: Path, heap: str) -> None:
     (config / "jvm.options.d").mkdir(exist_ok=True)
     (config / "jvm.options.d" / "t4-heap.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
 
 
-def _write_es_config(settings: StackSettings, es_home: Path) -> None:
-    config = es_home / "config"
-    (config / "elasticsearch.yml").write_text(
-        "# Written by `python -m infra.local up`; edits are overwritten.\n"
-        + _es_common_yaml(settings) + cluster.discovery_yaml(settings, cluster.FIRST)
-        + f"http.port: {settings.es_port}\n"
-        f"path.data: {settings.state_dir / 'es-data'}\n"
-        f"path.logs: {settings.log_dir / 'elasticsearch'}\n"
-    )
+def _write_first_node_config(settings: StackSettings, dist_home: Path, common_yaml: str) -> None:
+    """Node 1's configuration, in the distribution's own ``config`` folder."""
+    config = dist_home / "config"
+    (config / cluster.flavor(settings).config_file).write_text(
+        cluster.node_yaml(settings, cluster.first_node(settings), common_yaml))
     _write_heap(config, settings.es_heap)
 
 
@@ -126,18 +137,9 @@ def elasticsearch_spec(settings: StackSettings) -> ProcessSpec:
     java_home = java.find_java(min_java, f"Elasticsearch {settings.es_version}")
     es_home = fetch.fetch_elasticsearch(settings.es_version, settings.cache_dir)
     user = _es_run_user(settings)
-    _write_es_config(settings, es_home)
+    _write_first_node_config(settings, es_home, _es_common_yaml(settings))
     creds = es_credentials(settings, es_home, java_home)
-    folders = [settings.state_dir / name for name in ("es-data", "es-tmp")]
-    folders.append(settings.log_dir / "elasticsearch")
-    for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
-    if user:
-        # The unprivileged user must reach its folders through every parent.
-        for parent in (settings.home, settings.state_dir, settings.log_dir, settings.cache_dir):
-            parent.chmod(parent.stat().st_mode | 0o711)
-        for tree in (es_home, *folders):
-            _chown_tree(tree, user)
+    _node_folders(settings, cluster.first_node(settings), user, es_home)
     auth = (creds["username"], creds["password"])
     return ProcessSpec(
         name="elasticsearch",
@@ -147,7 +149,8 @@ def elasticsearch_spec(settings: StackSettings) -> ProcessSpec:
         healthy=lambda: http_ok(f"{settings.es_url}/_cluster/health?wait_for_status=yellow"
                                 "&timeout=1s", auth),
         port=settings.es_port,
-        env={"ES_JAVA_HOME": str(java_home), "ES_TMPDIR": str(settings.state_dir / "es-tmp")},
+        env={"ES_JAVA_HOME": str(java_home),
+             "ES_TMPDIR": str(cluster.tmp_dir(settings, cluster.first_node(settings)))},
         cwd=es_home,
         user=user,
         health_timeout=float(os.environ.get("T4_STACK_ES_TIMEOUT", "180")),
@@ -157,25 +160,16 @@ def elasticsearch_spec(settings: StackSettings) -> ProcessSpec:
 
 # -- OpenSearch and its SigV4 proxy ---------------------------------------------
 
-def _write_opensearch_config(settings: StackSettings, home: Path) -> None:
-    config = home / "config"
-    (config / "opensearch.yml").write_text(
-        "# Written by `python -m infra.local up`; edits are overwritten.\n"
+def _os_common_yaml(settings: StackSettings) -> str:
+    """The settings every OpenSearch node of the local cluster shares (no security plugin:
+    the integ-test distribution has none; clients come through the SigV4 proxy)."""
+    return (
         "cluster.name: t4-local\n"
-        "node.name: t4-local-1\n"
-        "discovery.type: single-node\n"
         f"network.host: {settings.host}\n"
-        f"http.port: {settings.es_port}\n"
-        "transport.port: 0\n"
-        f"path.data: {settings.state_dir / 'os-data'}\n"
-        f"path.logs: {settings.log_dir / 'opensearch'}\n"
         # as for Elasticsearch: no read-only indices when the disk is nearly full
         "cluster.routing.allocation.disk.threshold_enabled: false\n"
         "action.destructive_requires_name: true\n"
     )
-    (config / "jvm.options.d").mkdir(exist_ok=True)
-    (config / "jvm.options.d" / "t4-heap.options").write_text(
-        f"-Xms{settings.es_heap}\n-Xmx{settings.es_heap}\n")
 
 
 def opensearch_spec(settings: StackSettings) -> ProcessSpec:
@@ -188,16 +182,8 @@ def opensearch_spec(settings: StackSettings) -> ProcessSpec:
                                max_major=None if major >= 3 else 21)
     home = fetch.fetch_opensearch(settings.opensearch_version, settings.cache_dir)
     user = _es_run_user(settings)
-    _write_opensearch_config(settings, home)
-    folders = [settings.state_dir / name for name in ("os-data", "os-tmp")]
-    folders.append(settings.log_dir / "opensearch")
-    for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
-    if user:
-        for parent in (settings.home, settings.state_dir, settings.log_dir, settings.cache_dir):
-            parent.chmod(parent.stat().st_mode | 0o711)
-        for tree in (home, *folders):
-            _chown_tree(tree, user)
+    _write_first_node_config(settings, home, _os_common_yaml(settings))
+    _node_folders(settings, cluster.first_node(settings), user, home)
     return ProcessSpec(
         name="opensearch",
         argv=[str(home / "bin" / "opensearch")],
@@ -207,7 +193,7 @@ def opensearch_spec(settings: StackSettings) -> ProcessSpec:
                                 "&timeout=1s"),
         port=settings.es_port,
         env={"OPENSEARCH_JAVA_HOME": str(java_home),
-             "OPENSEARCH_TMPDIR": str(settings.state_dir / "os-tmp")},
+             "OPENSEARCH_TMPDIR": str(cluster.tmp_dir(settings, cluster.first_node(settings)))},
         cwd=home,
         user=user,
         health_timeout=float(os.environ.get("T4_STACK_ES_TIMEOUT", "180")),
@@ -217,12 +203,15 @@ def opensearch_spec(settings: StackSettings) -> ProcessSpec:
 
 def engine_proxy_spec(settings: StackSettings) -> ProcessSpec:
     """The SigV4-verifying proxy in front of OpenSearch (an OpenSearch Service domain's
-    IAM check, service ``es``), knowing the stack's local identity."""
+    IAM check, service ``es``), knowing the stack's local identity; it fronts every node
+    of a multi-node cluster and passes a request over a node that is down."""
     search_api_callers(settings)  # the one local identity, made at first start
     return ProcessSpec(
         name="engine-proxy",
         argv=[sys.executable, "-m", "infra.local.engine_proxy", "--host", settings.host,
-              "--port", str(settings.engine_proxy_port), "--upstream", settings.engine_url,
+              "--port", str(settings.engine_proxy_port),
+              # every node, as a domain's endpoint balances over its data nodes
+              *(arg for url in cluster.node_urls(settings) for arg in ("--upstream", url)),
               "--credentials", str(settings.local_aws_credentials_file),
               "--region", settings.region],
         log=settings.log_dir / "engine-proxy.log",
@@ -237,38 +226,22 @@ def engine_proxy_spec(settings: StackSettings) -> ProcessSpec:
 
 
 def engine_specs(settings: StackSettings) -> list[ProcessSpec]:
-    """The engine processes the stack runs (``T4_STACK_ENGINE``; ``T4_STACK_NODES`` nodes).
-
-    Raises:
-        StackError: several nodes of OpenSearch were asked for (not built yet).
-    """
+    """Every node of the stack's engine (``T4_STACK_ENGINE``): node 1, the
+    ``elasticsearch`` or ``opensearch`` service, then nodes 2 ... N when ``T4_STACK_NODES``
+    asks for more (``infra.local.cluster``), each configured like node 1."""
     if settings.engine == "opensearch":
-        if settings.es_nodes > 1:
-            raise StackError("T4_STACK_NODES > 1 runs Elasticsearch nodes only for now; "
-                             "OpenSearch runs as one node (unset T4_STACK_NODES)")
-        return [opensearch_spec(settings)]
-    return elasticsearch_specs(settings)
-
-
-def elasticsearch_specs(settings: StackSettings) -> list[ProcessSpec]:
-    """Every node of the local cluster: es-1 (``elasticsearch_spec``), then es-2 ... es-N
-    when ``T4_STACK_NODES`` asks for more (``infra.local.cluster``)."""
-    first = elasticsearch_spec(settings)
+        first, common, auth = opensearch_spec(settings), _os_common_yaml(settings), None
+    else:
+        first, common = elasticsearch_spec(settings), _es_common_yaml(settings)
+        creds = settings.credentials()
+        auth = (creds["username"], creds["password"])
+    if first.cwd is None:
+        raise StackError(f"{first.name}: no distribution folder to copy node configs from")
     specs = [first]
-    creds = settings.credentials()
-    auth = (creds["username"], creds["password"])
-    es_home = Path(first.cwd) if first.cwd else None
-    assert es_home is not None
     for name in cluster.node_names(settings)[1:]:
-        config = cluster.node_config(settings, es_home, name, _es_common_yaml(settings))
+        config = cluster.node_config(settings, Path(first.cwd), name, common)
         _write_heap(config, settings.es_heap)
-        data, logs = cluster.node_paths(settings, name)
-        tmp = settings.state_dir / f"es-tmp-{name}"
-        for folder in (data, logs, tmp):
-            folder.mkdir(parents=True, exist_ok=True)
-        if first.user:
-            for tree in (config, data, logs, tmp):
-                _chown_tree(tree, first.user)
+        _node_folders(settings, name, first.user, config)
         url = cluster.node_url(settings, name)
         specs.append(cluster.node_spec(
             settings, name, first, config,

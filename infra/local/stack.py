@@ -110,16 +110,27 @@ def ocr_status(settings: StackSettings) -> str:
 
 def down(settings: StackSettings, say=print) -> None:
     """Stop exactly the processes this stack recorded."""
+    extra_nodes = list(reversed(cluster.recorded_nodes(settings)))
     for name in reversed(ORDER):
-        if name == "elasticsearch":  # the extra nodes of a multi-node cluster first
-            for node in reversed(cluster.recorded_nodes(settings)):
+        if name in ("elasticsearch", "opensearch"):  # a multi-node cluster's extra nodes first
+            for node in extra_nodes:
                 stopped = procs.stop(_pidfile(settings, node))
                 say(f"{node}: {'stopped' if stopped else 'not running'}")
+            extra_nodes = []
         stopped = procs.stop(_pidfile(settings, name))
         say(f"{name}: {'stopped' if stopped else 'not running'}")
 
 
+def _engine_auth(settings: StackSettings) -> tuple[str, str] | None:
+    """Basic auth for the local Elasticsearch's health (OpenSearch has none here)."""
+    if settings.engine != "elasticsearch" or not settings.credentials_file.exists():
+        return None
+    creds = settings.credentials()
+    return creds["username"], creds["password"]
+
+
 def status(settings: StackSettings) -> list[ServiceStatus]:
+    """One row per service, then one per extra node of a multi-node cluster."""
     out = []
     for name in _names(settings):
         pid = procs.running_pid(_pidfile(settings, name))
@@ -129,9 +140,8 @@ def status(settings: StackSettings) -> list[ServiceStatus]:
                 healthy = services.worker_alive(services.worker_heartbeat(settings),
                                                 _pidfile(settings, name))
             elif name == "elasticsearch":
-                creds = settings.credentials() if settings.credentials_file.exists() else None
-                auth = (creds["username"], creds["password"]) if creds else None
-                healthy = services.http_ok(f"{settings.es_url}/_cluster/health", auth)
+                healthy = services.http_ok(f"{settings.es_url}/_cluster/health",
+                                           _engine_auth(settings))
             elif name == "opensearch":
                 healthy = services.http_ok(f"{settings.engine_url}/_cluster/health")
             elif name in ("search-api", "engine-proxy"):
@@ -142,10 +152,26 @@ def status(settings: StackSettings) -> list[ServiceStatus]:
             else:
                 healthy = services.http_ok(f"{settings.moto_url}/moto-api/")
         out.append(ServiceStatus(name, pid, healthy, _where(settings, name)))
+    for node_name in cluster.node_names(settings)[1:]:
+        pid = procs.running_pid(_pidfile(settings, node_name))
+        url = cluster.node_url(settings, node_name)
+        healthy = pid is not None and services.http_ok(f"{url}/_cluster/health",
+                                                       _engine_auth(settings))
+        out.append(ServiceStatus(node_name, pid, healthy, f"{url} (node of the cluster)"))
     return out
 
 
 def log_path(settings: StackSettings, name: str):
+    """The log of service ``name``, or of an extra node of the cluster (``es-2``, ``os-2``).
+
+    Raises:
+        StackError: neither a service nor a node of this stack.
+    """
+    if name not in ORDER:
+        cluster.check_node(settings, name)
+        name = cluster.service_name(settings, name)  # node 1 is the engine's service
+        if name not in ORDER:
+            return settings.log_dir / f"{name}.out"
     return {
         "moto": settings.log_dir / "moto.log",
         "elasticsearch": settings.log_dir / "elasticsearch.out",
@@ -163,11 +189,8 @@ def node(settings: StackSettings, action: str, name: str, say=print) -> None:
     Raises:
         StackError: not a node of this stack, or it did not become healthy.
     """
-    if name not in cluster.node_names(settings):
-        raise StackError(f"{name!r} is not a node of this stack: the nodes are "
-                         f"{', '.join(cluster.node_names(settings))} (T4_STACK_NODES="
-                         f"{settings.es_nodes})")
-    service = cluster.service_name(name)
+    cluster.check_node(settings, name)
+    service = cluster.service_name(settings, name)
     if action == "stop":
         stopped = procs.stop(_pidfile(settings, service))
         say(f"{name}: {'stopped' if stopped else 'not running'}")
@@ -175,8 +198,7 @@ def node(settings: StackSettings, action: str, name: str, say=print) -> None:
         killed = cluster.kill(_pidfile(settings, service))
         say(f"{name}: {'killed' if killed else 'not running'}")
     elif action == "start":
-        spec = next(s for s in services.elasticsearch_specs(settings)
-                    if cluster.service_name(name) == s.name)
+        spec = next(s for s in services.engine_specs(settings) if s.name == service)
         _ensure([spec], say)
     else:
         raise StackError(f"unknown node action {action!r}: stop, kill or start")

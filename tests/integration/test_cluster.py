@@ -1,9 +1,11 @@
 """A real three-node cluster: node loss and a rolling restart under a stream of changes.
 
-The suite starts its own cluster (``infra.local.cluster``, as ``T4_STACK_NODES=3
-./dev up`` does) on free loopback ports, so the shared stack is never disturbed, and
-runs the local worker around the real pipeline, whose client knows every node. While
-a stream of at least 1,000 puts, overwrites and deletes flows through it:
+The suite starts its own cluster of the stack's engine (``infra.local.cluster``, as
+``T4_STACK_NODES=3 ./dev up`` does: Elasticsearch nodes ``es-1..3``, or OpenSearch nodes
+``os-1..3`` with ``T4_STACK_ENGINE=opensearch``) on free loopback ports, so the shared
+stack is never disturbed, and runs the local worker around the real pipeline, whose
+client knows every node. While a stream of at least 1,000 puts, overwrites and deletes
+flows through it:
 
 - one data node is SIGKILLed and later started again; searches through both routes'
   logic (``search_page`` for the direct route, ``SearchService`` for the API) run the
@@ -18,6 +20,7 @@ the dead-letter queue is empty: no acknowledged write was lost.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import socket
@@ -42,11 +45,7 @@ from t4index.names import alias_name
 from t4index.query import SearchQuery
 from tests.support.aws import make_queue, notify_queue, queue_depth, wait_for
 
-pytestmark = [
-    pytest.mark.cluster, pytest.mark.timeout(1500),
-    pytest.mark.engine_specific("elasticsearch", "the local multi-node mode starts "
-                                "Elasticsearch nodes only (OpenSearch runs as one node)"),
-]
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1500)]
 
 NODES = 3
 OPERATIONS = 1_000
@@ -75,12 +74,32 @@ class Cluster:
 
     def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
-        self.specs = {spec.name: spec for spec in services.elasticsearch_specs(settings)}
-        creds = settings.credentials()
-        self.auth = (creds["username"], creds["password"])
+        self.specs = {spec.name: spec for spec in services.engine_specs(settings)}
+        self.names = cluster.node_names(settings)
+        self.auth = self.proxy = None
+        if settings.engine == "elasticsearch":
+            creds = settings.credentials()
+            self.auth = (creds["username"], creds["password"])
+        else:
+            self.proxy = self._proxy(settings)
+
+    @staticmethod
+    def _proxy(settings: StackSettings):
+        """OpenSearch: the SigV4 proxy in front of every node, as the stack runs it (the
+        local OpenSearch has no security plugin), knowing the ambient AWS identity the
+        client signs with. An OpenSearch Service client knows one endpoint, the domain's,
+        which spreads requests over the nodes: here the proxy does."""
+        from infra.local import engine_proxy
+
+        known = settings.state_dir / "proxy-credentials.json"
+        known.write_text(json.dumps({os.environ["AWS_ACCESS_KEY_ID"]: {
+            "secret": os.environ["AWS_SECRET_ACCESS_KEY"],
+            "arn": "arn:aws:iam::000000000000:user/t4-cluster-test"}}))
+        return engine_proxy.serve(0, cluster.node_urls(settings), known,
+                                  region=settings.region)
 
     def spec(self, name: str):
-        return self.specs[cluster.service_name(name)]
+        return self.specs[cluster.service_name(self.settings, name)]
 
     def start(self, *names: str) -> None:
         pids = [(self.spec(n), procs.start(self.spec(n))) for n in names]
@@ -94,12 +113,19 @@ class Cluster:
         assert cluster.kill(self.spec(name).pidfile), f"{name} was not running"
 
     def client(self):
-        """An engine client that knows every node (it fails over when one is lost)."""
+        """An engine client that knows every node (it fails over when one is lost), or
+        on OpenSearch the proxy that does."""
         from t4index.engine import EngineConfig, connect
 
+        if self.proxy is not None:
+            return connect(EngineConfig(url=self.proxy.url, engine="opensearch",
+                                        sigv4_region=self.settings.region,
+                                        request_timeout=20),
+                           retry_on_timeout=True, max_retries=5)
         first, *more = cluster.node_urls(self.settings)
-        return connect(EngineConfig(url=first, more_urls=tuple(more), username=self.auth[0],
-                                    password=self.auth[1], engine="elasticsearch",
+        username, password = self.auth or (None, None)
+        return connect(EngineConfig(url=first, more_urls=tuple(more), username=username,
+                                    password=password, engine=self.settings.engine,
                                     request_timeout=20),
                        retry_on_timeout=True, max_retries=5)
 
@@ -117,13 +143,27 @@ def three():
     nodes = Cluster(settings)
     try:
         nodes.start(*cluster.node_names(settings))
-        nodes.client().raw.cluster.health(wait_for_nodes=str(NODES), wait_for_status="green",
-                                          timeout="120s")
+        _health(nodes.client(), wait_for_nodes=str(NODES), wait_for_status="green",
+                timeout="120s")
         yield nodes
     finally:
         for name in reversed(cluster.node_names(settings)):
             procs.stop(nodes.spec(name).pidfile)
+        if nodes.proxy is not None:
+            nodes.proxy.shutdown()
+            nodes.proxy.server_close()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _health(es, **query: str) -> None:
+    """Wait until the cluster's health is as ``query`` asks (``wait_for_status``,
+    ``wait_for_nodes``, ``timeout``); an error when it is not by the timeout. On either
+    family: opensearch-py would read ``timeout=`` as its own request timeout."""
+    seconds = int(query["timeout"].removesuffix("s")) + 10
+    if es.family == "opensearch":
+        es.raw.cluster.health(params=query, request_timeout=seconds)
+    else:
+        es.raw.options(request_timeout=seconds).cluster.health(**query)
 
 
 class Handler:
@@ -258,7 +298,7 @@ def _run_stream(three, s3, sqs, unique_name, disturb) -> None:
     finally:
         worker.stop()
     assert queue_depth(sqs, dlq) == (0, 0), "nothing may end in the dead-letter queue"
-    pipeline.es.raw.cluster.health(wait_for_status="green", timeout="120s")
+    _health(pipeline.es, wait_for_status="green", timeout="120s")
     report = verify(pipeline, bucket)
     assert report.listed > 0 and report.drift == 0, report.as_json()
 
@@ -268,21 +308,23 @@ def test_a_data_node_killed_and_restarted_loses_no_write_and_no_search_is_silent
     es = three.client()
     static = unique_name("st")
     ensure_bucket_index(es, static, IndexLayout(shards=3, replicas="1"))
-    from elasticsearch import helpers
-
     from t4index.document import build_document
     from t4index.names import doc_id
+    from tests.support.engine import bulk_index
 
-    helpers.bulk(es.raw, ({"_index": alias_name(static), "_id": doc_id(static, f"s/{i}"),
-                       "_source": build_document(bucket=static, key=f"s/{i}", size=i)}
-                      for i in range(STATIC)), require_alias=True, refresh=True)
-    es.raw.cluster.health(wait_for_status="green", timeout="60s")
+    written, failed = bulk_index(es, ({"_index": alias_name(static),
+                                       "_id": doc_id(static, f"s/{i}"),
+                                       "_source": build_document(bucket=static, key=f"s/{i}",
+                                                                 size=i)}
+                                      for i in range(STATIC)), require_alias=True)
+    assert (written, failed) == (STATIC, [])
+    _health(es, wait_for_status="green", timeout="60s")
 
     def lose_a_node(stream: Stream) -> None:
         wait_for(lambda: stream.reached(OPERATIONS // 4), timeout=300, what="a quarter done")
-        three.kill("es-2")
+        three.kill(three.names[1])
         wait_for(lambda: stream.reached(OPERATIONS // 2), timeout=300, what="half done")
-        three.start("es-2")
+        three.start(three.names[1])
 
     with Searchers(es, static) as searchers:
         _run_stream(three, s3, sqs, unique_name, lose_a_node)
@@ -290,19 +332,20 @@ def test_a_data_node_killed_and_restarted_loses_no_write_and_no_search_is_silent
     assert searchers.silent_short == [], searchers.silent_short[:5]
     assert searchers.outcomes.get("direct: complete") and searchers.outcomes.get(
         "api: complete"), searchers.outcomes
-    es.raw.cluster.health(wait_for_nodes=str(NODES), wait_for_status="green", timeout="120s")
+    _health(es, wait_for_nodes=str(NODES), wait_for_status="green", timeout="120s")
 
 
 def test_a_rolling_restart_of_every_node_loses_no_write(three, s3, sqs, unique_name):
     def roll(stream: Stream) -> None:
-        es = three.client().raw
-        for i, name in enumerate(cluster.node_names(three.settings)):
+        es = three.client()
+        # first contact now: detection asks node 1, which the roll stops
+        assert es.family == three.settings.engine
+        for i, name in enumerate(three.names):
             wait_for(lambda i=i: stream.reached(OPERATIONS * (i + 1) // 5), timeout=300,
                      what=f"the stream before restarting {name}")
             three.stop(name)
-            es.cluster.health(wait_for_status="yellow", timeout="120s")
+            _health(es, wait_for_status="yellow", timeout="120s")
             three.start(name)
-            es.cluster.health(wait_for_nodes=str(NODES), wait_for_status="green",
-                              timeout="180s")
+            _health(es, wait_for_nodes=str(NODES), wait_for_status="green", timeout="180s")
 
     _run_stream(three, s3, sqs, unique_name, roll)

@@ -36,8 +36,9 @@ class PrivateService:
 
 def private_settings(home: Path) -> StackSettings:
     base = StackSettings.from_env()
+    # one node, whatever T4_STACK_NODES the shared stack runs with
     return replace(base, home=home, es_port=free_port(), tika_port=free_port(),
-                   engine_proxy_port=free_port())
+                   engine_proxy_port=free_port(), es_nodes=1)
 
 
 def private_elasticsearch(settings: StackSettings) -> tuple[PrivateService, dict[str, str]]:
