@@ -230,8 +230,10 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
         print(json.dumps(report.as_json(), indent=2), file=out)
     else:
         counts = ", ".join(f"{kind} {report.counts[kind]:,}" for kind in KINDS)
-        verdict = "no drift" if not report.drift else f"DRIFT in {report.drift:,} keys"
-        print(f"{args.url}: {report.listed:,} objects, {report.documents:,} documents "
+        items = "versions" if report.all_versions else "keys"
+        listed = "versions and delete markers" if report.all_versions else "objects"
+        verdict = "no drift" if not report.drift else f"DRIFT in {report.drift:,} {items}"
+        print(f"{args.url}: {report.listed:,} {listed}, {report.documents:,} documents "
               f"({report.confirmed:,} confirmed by HEAD): {counts}: {verdict}", file=out)
         for kind in KINDS:
             for key in report.samples[kind]:
