@@ -123,7 +123,7 @@ def _version_docs(es, bucket: str, key: str) -> dict[str, dict]:
     """The key's documents by version id (all-versions mode)."""
     es.refresh(alias_name(bucket))
     resp = es.search({"query": {"term": {F.KEY: key}}, "size": 100}, alias_name(bucket))
-    return {h["_source"][F.VERSION_ID]: h["_source"] for h in resp["hits"]["hits"]}
+    return {h["_source"].get(F.VERSION_ID) or "null": h["_source"] for h in resp["hits"]["hits"]}
 
 
 def _versioned_index(es, s3, bucket: str):
@@ -242,3 +242,28 @@ def test_verify_cli_names_versions_in_the_all_versions_mode(es, s3, versioned_bu
     assert main(["verify", f"s3://{bucket}", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["drift"] == 0 and report["listed"] == 2 and report["documents"] == 2
+
+
+def test_verify_all_versions_mode_confirms_the_null_version_by_a_read(es, s3, bucket,
+                                                                      drop_indices):
+    drop_indices(bucket)
+    # written before versioning was enabled: version id "null", which is not immutable
+    s3.put_object(Bucket=bucket, Key="old.txt", Body=b"before versioning")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="old.txt", Body=b"after")
+    pipeline = make_pipeline(es, s3, all_versions=True)
+    assert not pipeline.index_keys([(bucket, "old.txt")]).failed
+    assert verify(pipeline, bucket).drift == 0
+    # the null version's document records other metadata, observed in its write's second:
+    # the listing cannot prove it either way, a read of that version can
+    null = _version_docs(es, bucket, "old.txt")["null"]
+    es.raw.update(index=alias_name(bucket), id=doc_id(bucket, "old.txt", "null"),
+                  body={"doc": {F.SOURCE_DIGEST: "0.0", F.OBSERVED_AT: null[F.LAST_MODIFIED]}},
+                  **WRITE_PARAMS)
+    report = verify(pipeline, bucket)
+    assert report.counts["stale"] == 1 and report.samples["stale"] == ["old.txt?versionId=null"]
+    assert report.confirmed == 1
+    from indexer.backfill import repair
+
+    assert repair(pipeline, bucket).stale == 1
+    assert verify(pipeline, bucket).drift == 0
