@@ -207,7 +207,8 @@ def _repair(args: argparse.Namespace, out: TextIO) -> int:
     pipeline = _pipeline()
     check_bucket(pipeline.s3, bucket)
     summary = repair(pipeline, bucket, prefix, index_missing=not args.no_index_missing)
-    print(f"{args.url}: {summary.listed:,} objects, {summary.documents:,} documents; "
+    listed = "versions and delete markers" if pipeline.all_versions else "objects"
+    print(f"{args.url}: {summary.listed:,} {listed}, {summary.documents:,} documents; "
           f"missing {summary.missing:,}, stale {summary.stale:,}, "
           f"orphaned {summary.orphaned:,}, retryable {summary.retryable:,}; "
           f"indexed {summary.indexed:,}, tombstoned {summary.tombstoned:,}, "

@@ -238,10 +238,12 @@ def test_verify_cli_names_versions_in_the_all_versions_mode(es, s3, versioned_bu
     assert "2 versions and delete markers, 1 documents" in out
     assert f"missing: 'a.txt?versionId={old}'" in out and "DRIFT in 1 versions" in out
     assert main(["repair", f"s3://{bucket}"]) == 0
-    capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "2 versions and delete markers, 1 documents; missing 1," in out
     assert main(["verify", f"s3://{bucket}", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["drift"] == 0 and report["listed"] == 2 and report["documents"] == 2
+    assert report["all_versions"] is True
 
 
 def test_verify_all_versions_mode_confirms_the_null_version_by_a_read(es, s3, bucket,
