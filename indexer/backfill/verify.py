@@ -76,7 +76,8 @@ class Drifted:
 
 @dataclass
 class DriftReport:
-    """Counts of one comparison, with up to :data:`SAMPLE` keys of each kind."""
+    """Counts of one comparison, with up to :data:`SAMPLE` keys (``key?versionId=<id>`` in
+    the all-versions mode) of each kind."""
 
     bucket: str
     prefix: str = ""
