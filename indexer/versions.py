@@ -46,6 +46,19 @@ class Decision:
     row: VersionRow | None = None
 
 
+def page_rows(page: dict[str, Any]) -> list[tuple[str, VersionRow]]:
+    """``(key, row)`` for every version and delete marker of one ListObjectVersions page,
+    in key order (S3 lists versions and markers apart, each in key order)."""
+    rows = [(item["Key"], VersionRow(item["VersionId"], bool(item.get("IsLatest")), False,
+                                     item.get("ETag"), item.get("Size"),
+                                     item.get("LastModified")))
+            for item in page.get("Versions", [])]
+    rows += [(item["Key"], VersionRow(item["VersionId"], bool(item.get("IsLatest")), True,
+                                      last_modified=item.get("LastModified")))
+             for item in page.get("DeleteMarkers", [])]
+    return sorted(rows, key=lambda entry: entry[0])  # stable: versions before markers
+
+
 def list_versions(s3: Any, bucket: str, key: str) -> list[VersionRow]:
     """The versions and delete markers of exactly ``key`` (not of keys it prefixes).
 
@@ -57,17 +70,9 @@ def list_versions(s3: Any, bucket: str, key: str) -> list[VersionRow]:
     try:
         while True:
             page = RETRY.call(lambda: s3.list_object_versions(**kwargs))
-            for item in page.get("Versions", []):
-                if item["Key"] == key:
-                    rows.append(VersionRow(item["VersionId"], bool(item.get("IsLatest")), False,
-                                           item.get("ETag"), item.get("Size"),
-                                           item.get("LastModified")))
-            for item in page.get("DeleteMarkers", []):
-                if item["Key"] == key:
-                    rows.append(VersionRow(item["VersionId"], bool(item.get("IsLatest")), True,
-                                           last_modified=item.get("LastModified")))
-            past_key = any(i["Key"] > key for i in page.get("Versions", []) +
-                           page.get("DeleteMarkers", []))
+            entries = page_rows(page)
+            rows += [row for row_key, row in entries if row_key == key]
+            past_key = any(row_key > key for row_key, _ in entries)
             if not page.get("IsTruncated") or past_key:
                 return rows
             kwargs.update(KeyMarker=page["NextKeyMarker"],

@@ -207,7 +207,8 @@ def _repair(args: argparse.Namespace, out: TextIO) -> int:
     pipeline = _pipeline()
     check_bucket(pipeline.s3, bucket)
     summary = repair(pipeline, bucket, prefix, index_missing=not args.no_index_missing)
-    print(f"{args.url}: {summary.listed:,} objects, {summary.documents:,} documents; "
+    listed = "versions and delete markers" if pipeline.all_versions else "objects"
+    print(f"{args.url}: {summary.listed:,} {listed}, {summary.documents:,} documents; "
           f"missing {summary.missing:,}, stale {summary.stale:,}, "
           f"orphaned {summary.orphaned:,}, retryable {summary.retryable:,}; "
           f"indexed {summary.indexed:,}, tombstoned {summary.tombstoned:,}, "
@@ -230,8 +231,10 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
         print(json.dumps(report.as_json(), indent=2), file=out)
     else:
         counts = ", ".join(f"{kind} {report.counts[kind]:,}" for kind in KINDS)
-        verdict = "no drift" if not report.drift else f"DRIFT in {report.drift:,} keys"
-        print(f"{args.url}: {report.listed:,} objects, {report.documents:,} documents "
+        items = "versions" if report.all_versions else "keys"
+        listed = "versions and delete markers" if report.all_versions else "objects"
+        verdict = "no drift" if not report.drift else f"DRIFT in {report.drift:,} {items}"
+        print(f"{args.url}: {report.listed:,} {listed}, {report.documents:,} documents "
               f"({report.confirmed:,} confirmed by HEAD): {counts}: {verdict}", file=out)
         for kind in KINDS:
             for key in report.samples[kind]:

@@ -16,6 +16,7 @@ from queue import Full, Queue
 from threading import Event, Thread
 from typing import Any, TypeVar
 
+from indexer.versions import VersionRow, page_rows
 from t4index.retry import RetryPolicy
 
 T = TypeVar("T")
@@ -138,6 +139,33 @@ def prefetched(chunks: Iterator[list[T]], depth: int = 1) -> Iterator[list[T]]:
         stop.set()
 
 
+def list_versions_by_key(s3: Any, bucket: str, prefix: str = "", *,
+                         start_after: str | None = None, page_size: int = 1000
+                         ) -> Iterator[tuple[str, list[VersionRow]]]:
+    """Every key under ``prefix`` that has versions or delete markers, in key order, with
+    all of them (ListObjectVersions: newest first, versions before markers).
+
+    Pages are read one at a time: memory holds one page and the rows of one key
+    (a key whose versions span pages is yielded once, complete). ``start_after``
+    resumes after that key (ListObjectVersions' ``KeyMarker``).
+    """
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": page_size}
+    if start_after:
+        kwargs["KeyMarker"] = start_after
+    key: str | None = None
+    rows: list[VersionRow] = []
+    for page in _pages(s3, "list_object_versions", kwargs,
+                       {"NextKeyMarker": "KeyMarker", "NextVersionIdMarker": "VersionIdMarker"}):
+        for row_key, row in page_rows(page):
+            if row_key != key:
+                if key is not None:
+                    yield key, rows
+                key, rows = row_key, []
+            rows.append(row)
+    if key is not None:
+        yield key, rows
+
+
 def list_version_keys(s3: Any, bucket: str, prefix: str = "", *,
                       start_after: str | None = None,
                       page_size: int = 1000) -> Iterator[tuple[str, Listed]]:
@@ -148,17 +176,8 @@ def list_version_keys(s3: Any, bucket: str, prefix: str = "", *,
     The position is the key; ``start_after`` resumes after it (ListObjectVersions'
     ``KeyMarker`` lists the keys after the marker).
     """
-    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": page_size}
-    if start_after:
-        kwargs["KeyMarker"] = start_after
-    last: str | None = None
-    for page in _pages(s3, "list_object_versions", kwargs,
-                       {"NextKeyMarker": "KeyMarker", "NextVersionIdMarker": "VersionIdMarker"}):
-        entries = sorted([*page.get("Versions", []), *page.get("DeleteMarkers", [])],
-                         key=lambda item: item["Key"])
-        for item in entries:
-            if item["Key"] == last:
-                continue
-            last = item["Key"]
-            yield last, Listed(key=last, size=int(item.get("Size", 0)), etag=item.get("ETag"),
-                               last_modified=item.get("LastModified"))
+    for key, rows in list_versions_by_key(s3, bucket, prefix, start_after=start_after,
+                                          page_size=page_size):
+        first = rows[0]
+        yield key, Listed(key=key, size=int(first.size or 0), etag=first.etag,
+                          last_modified=first.last_modified)

@@ -5,6 +5,12 @@ orphaned, retryable) in bounded memory; each goes through ``Pipeline.index_keys`
 which reads the key's state and writes what S3 shows now, with the pipeline's
 conditional writes: an orphan is tombstoned only when S3 still says it is gone
 (an object created meanwhile is indexed instead).
+
+In the all-versions mode the drift names versions (``key?versionId=<id>``); the
+key goes to ``index_keys`` once, whose all-versions mode lists the key's versions
+and writes exactly the documents ``verify`` found wrong (the same
+``indexer.versions.plan``): the missing versions extracted, the stale ones
+re-extracted or re-flagged, delete markers' documents written, orphans tombstoned.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ class RepairSummary:
     """Counts of one repair; ``failures`` holds up to 1,000 ``(key, reason)`` pairs.
 
     ``missing``, ``stale``, ``orphaned`` and ``retryable`` are what ``verify`` would
-    have reported; ``indexed`` and ``tombstoned`` what was written.
+    have reported (keys; versions in the all-versions mode); ``indexed`` and
+    ``tombstoned`` the documents written (a delete marker's document is a tombstone).
     """
 
     listed: int = 0
@@ -43,7 +50,8 @@ def repair(pipeline: Pipeline, bucket: str, prefix: str = "", *, batch: int = 50
            progress: Callable[[RepairSummary], None] | None = None) -> RepairSummary:
     """Fix what ``verify`` reports for ``s3://bucket/prefix``.
 
-    ``index_missing=False`` leaves objects without documents to a backfill.
+    ``index_missing=False`` leaves objects without documents to a backfill (in the
+    all-versions mode, a key that also has other drift is repaired whole).
 
     Returns:
         The ``RepairSummary``.
@@ -51,6 +59,7 @@ def repair(pipeline: Pipeline, bucket: str, prefix: str = "", *, batch: int = 50
     summary = RepairSummary()
     report = DriftReport(bucket, prefix)
     pending: list[tuple[str, str]] = []
+    last: str | None = None  # a key's drifted versions come together: it is sent once
 
     def flush() -> None:
         result = pipeline.index_keys(pending)
@@ -64,11 +73,12 @@ def repair(pipeline: Pipeline, bucket: str, prefix: str = "", *, batch: int = 50
         if progress:
             progress(summary)
 
-    for kind, key in find_drift(pipeline, bucket, prefix, page_size=page_size, report=report):
+    for kind, item in find_drift(pipeline, bucket, prefix, page_size=page_size, report=report):
         setattr(summary, kind, getattr(summary, kind) + 1)
-        if kind == MISSING and not index_missing:
+        if (kind == MISSING and not index_missing) or item.key == last:
             continue
-        pending.append((bucket, key))
+        last = item.key
+        pending.append((bucket, item.key))
         if len(pending) >= batch:
             flush()
     if pending:

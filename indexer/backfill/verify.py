@@ -16,23 +16,42 @@ a page at a time. Each key falls in one kind:
 ``retryable``
     the document records a retryable extraction outcome (Tika or S3 were down).
 
-In the all-versions mode the documents compared are those of the current
-versions (``is_latest``), against ListObjectsV2.
+In the all-versions mode (one document per version and delete marker) every
+version is compared: ListObjectVersions, grouped by key, is merged with every
+document of the key (memory holds one listing page, one scan page and the
+versions of one key). The reported item names the version,
+``key?versionId=<id>`` (as ``t4 get`` takes it), and the verdict is the one
+``indexer.versions.plan`` reaches, so that ``repair`` fixes exactly what is
+reported:
+
+- a version S3 lists with no document, or a tombstone: ``missing``; its
+  document's extraction retryable: ``retryable``; not current by the freshness
+  rule (a real version id is immutable: the listing proves it; the ``null``
+  version may need a HEAD): ``stale``; ``is_latest`` unlike S3's ``IsLatest``:
+  ``stale``;
+- a delete marker S3 lists must have a tombstone document (``deleted``) with
+  S3's ``IsLatest``: none is ``missing``, any other ``stale``;
+- a document of a version S3 does not list: ``orphaned``, unless it is already a
+  tombstone that is not latest (how the pipeline keeps a version deleted for good).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from itertools import groupby
+from operator import attrgetter, itemgetter
+from typing import Any, Literal, TypeVar
 
-from indexer import freshness
-from indexer.backfill.listing import Listed, list_objects
+from indexer import freshness, versions
+from indexer.backfill.listing import Listed, list_objects, list_versions_by_key
 from indexer.backfill.scan import pit_scan
+from indexer.bulk import Current
 from indexer.pipeline import Pipeline
 from indexer.state import head_state
 from t4index import fields as F
 from t4index import outcomes
+from t4index.names import doc_id
 
 Kind = Literal["missing", "stale", "orphaned", "retryable"]
 KINDS: tuple[Kind, ...] = ("missing", "stale", "orphaned", "retryable")
@@ -40,14 +59,29 @@ SAMPLE = 20
 """Keys kept per kind in a report (counts are always exact)."""
 CONFIRM_BATCH = 64
 """Keys whose listing could not prove their document current, read together."""
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+@dataclass(frozen=True)
+class Drifted:
+    """What a drift names: a key, or one version of it (the all-versions mode)."""
+
+    key: str
+    version_id: str | None = None
+
+    def __str__(self) -> str:
+        return self.key if self.version_id is None else f"{self.key}?versionId={self.version_id}"
 
 
 @dataclass
 class DriftReport:
-    """Counts of one comparison, with up to :data:`SAMPLE` keys of each kind."""
+    """Counts of one comparison, with up to :data:`SAMPLE` keys (``key?versionId=<id>`` in
+    the all-versions mode) of each kind."""
 
     bucket: str
     prefix: str = ""
+    all_versions: bool = False  # items are versions and delete markers, not keys
     listed: int = 0
     documents: int = 0
     confirmed: int = 0  # keys whose state was read because the listing could not decide
@@ -56,28 +90,28 @@ class DriftReport:
 
     @property
     def drift(self) -> int:
-        """Keys in any kind: 0 when the index tells the truth about S3."""
+        """Keys (versions, in the all-versions mode) in any kind: 0 when the index tells the
+        truth about S3."""
         return sum(self.counts.values())
 
-    def add(self, kind: Kind, key: str) -> None:
+    def add(self, kind: Kind, item: Drifted) -> None:
         self.counts[kind] += 1
         if len(self.samples[kind]) < SAMPLE:
-            self.samples[kind].append(key)
+            self.samples[kind].append(str(item))
 
     def as_json(self) -> dict[str, Any]:
         """The report as plain JSON values (``t4-backfill verify --json``)."""
-        return {"bucket": self.bucket, "prefix": self.prefix, "listed": self.listed,
+        return {"bucket": self.bucket, "prefix": self.prefix,
+                "all_versions": self.all_versions, "listed": self.listed,
                 "documents": self.documents, "confirmed": self.confirmed,
                 "drift": self.drift, "counts": dict(self.counts),
                 "samples": {k: list(v) for k, v in self.samples.items()}}
 
 
-def scan_documents(es: Any, index: str, prefix: str = "", *, latest_only: bool = False,
+def scan_documents(es: Any, index: str, prefix: str = "", *,
                    page_size: int = 1000) -> Iterator[dict[str, Any]]:
     """The freshness fields of every document of ``index`` under ``prefix``, by key."""
     filters: list[dict[str, Any]] = [{"prefix": {F.KEY: prefix}}] if prefix else []
-    if latest_only:
-        filters.append({"term": {F.IS_LATEST: True}})
     body = {"query": {"bool": {"filter": filters}}, "_source": freshness.FIELDS,
             "sort": [{F.KEY: "asc"}, {"_shard_doc": "asc"}]}
     for hit in pit_scan(es, index, body, page_size=page_size):
@@ -109,15 +143,18 @@ def retryable_objects(pipeline: Pipeline, bucket: str, prefix: str = "", *,
                                  doc.get(F.LAST_MODIFIED))
 
 
-def _merge(listed: Iterator[Listed], stored: Iterator[dict[str, Any]]
-           ) -> Iterator[tuple[Listed | None, dict[str, Any] | None]]:
-    """Pairs ``(object, document)`` by key, either side None where the other has none."""
+def _merge(listed: Iterator[A], stored: Iterator[B],
+           listed_key: Callable[[A], str] = attrgetter("key"),
+           stored_key: Callable[[B], str] = itemgetter(F.KEY)
+           ) -> Iterator[tuple[A | None, B | None]]:
+    """Pairs ``(listed, stored)`` of two key-ordered streams by key, either side None where
+    the other has none (by default: ``Listed`` objects and documents)."""
     a, b = next(listed, None), next(stored, None)
     while a is not None or b is not None:
-        if b is None or (a is not None and a.key < b[F.KEY]):
+        if b is None or (a is not None and listed_key(a) < stored_key(b)):
             yield a, None
             a = next(listed, None)
-        elif a is None or b[F.KEY] < a.key:
+        elif a is None or stored_key(b) < listed_key(a):
             yield None, b
             b = next(stored, None)
         else:
@@ -125,70 +162,135 @@ def _merge(listed: Iterator[Listed], stored: Iterator[dict[str, Any]]
             a, b = next(listed, None), next(stored, None)
 
 
+Finding = tuple[Kind | Literal["confirm"], Drifted, dict[str, Any] | None,
+                versions.VersionRow | None]
+"""``(kind, item, document, listed version)``; ``confirm``: the listing could not prove
+the document current, a read of the item's state (HEAD) decides."""
+
+
+def _object_drift(obj: Listed | None, doc: dict[str, Any] | None,
+                  version: str) -> list[Finding]:
+    """The latest-only mode's verdict on one key."""
+    if obj is None:
+        assert doc is not None  # ``_merge`` pairs at least one side
+        return [] if doc.get(F.DELETED) else [("orphaned", Drifted(doc[F.KEY]), doc, None)]
+    kind: Kind | Literal["confirm"] | None
+    if doc is None or doc.get(F.DELETED):
+        kind = "missing"
+    elif doc.get(F.EXTRACTION_STATUS) in outcomes.RETRYABLE:
+        kind = "retryable"
+    else:
+        verdict = freshness.listing_verdict(
+            doc, etag=obj.etag, size=obj.size, last_modified=obj.last_modified,
+            extractor_version=version)
+        kind = None if verdict == "current" else verdict
+    return [] if kind is None else [(kind, Drifted(obj.key), doc, None)]
+
+
+def _versions_drift(bucket: str, key: str, rows: list[versions.VersionRow],
+                    docs: dict[str, dict[str, Any]], version: str) -> list[Finding]:
+    """The all-versions mode's verdicts on one key: each document ``versions.plan`` would
+    write (what ``repair`` does), by kind."""
+    def current(version_id: str, doc: dict[str, Any] | None = None) -> Current:
+        return Current(doc_id(bucket, key, version_id), doc)
+
+    stored = {version_id: current(version_id, doc) for version_id, doc in docs.items()}
+    findings: list[Finding] = []
+    for decision in versions.plan(rows, stored, current, version):
+        item, doc, row = Drifted(key, decision.version_id), decision.current.source, decision.row
+        kind: Kind | Literal["confirm"]
+        if decision.kind == "gone":
+            kind = "orphaned"
+        elif doc is None or (decision.kind == "write" and doc.get(F.DELETED)):
+            kind = "missing"
+        elif decision.kind == "write" and doc.get(F.EXTRACTION_STATUS) in outcomes.RETRYABLE:
+            kind = "retryable"
+        elif decision.kind == "write" and row is not None and freshness.listing_verdict(
+                doc, etag=row.etag, size=row.size, last_modified=row.last_modified,
+                extractor_version=version, version_id=row.version_id) == "confirm":
+            kind = "confirm"
+        else:  # a new extraction, a delete marker's document, or an is_latest flag
+            kind = "stale"
+        findings.append((kind, item, doc, row))
+    return findings
+
+
 def find_drift(pipeline: Pipeline, bucket: str, prefix: str = "", *, page_size: int = 1000,
                report: DriftReport | None = None,
                progress: Callable[[DriftReport], None] | None = None
-               ) -> Iterator[tuple[Kind, str]]:
-    """Yield ``(kind, key)`` for every key where the index does not show S3 (see module doc).
+               ) -> Iterator[tuple[Kind, Drifted]]:
+    """Yield ``(kind, item)`` for every key (every version, in the all-versions mode) where
+    the index does not show S3 (see the module's docstring), in key order.
 
     ``report``, when given, is filled as the comparison goes (counts, samples).
     """
     report = report or DriftReport(bucket, prefix)
+    report.all_versions = pipeline.all_versions
     index = pipeline.bucket_index(bucket).alias
     pipeline.es.refresh(index)  # the scan sees every write made before it
     version = pipeline.extractor_version
-    to_confirm: list[tuple[str, dict[str, Any]]] = []
+    to_confirm: list[Finding] = []
+    next_progress = 1000
 
-    def listed() -> Iterator[Listed]:
-        for _key, obj in list_objects(pipeline.s3, bucket, prefix, page_size=page_size):
-            report.listed += 1
-            yield obj
-
-    def stored() -> Iterator[dict[str, Any]]:
-        for doc in scan_documents(pipeline.es, index, prefix,
-                                  latest_only=pipeline.all_versions, page_size=page_size):
+    def documents() -> Iterator[dict[str, Any]]:
+        for doc in scan_documents(pipeline.es, index, prefix, page_size=page_size):
             report.documents += 1
             yield doc
 
-    def confirm() -> Iterator[tuple[Kind, str]]:
-        for key, doc in to_confirm:
+    def objects() -> Iterator[Listed]:
+        for _, obj in list_objects(pipeline.s3, bucket, prefix, page_size=page_size):
+            report.listed += 1
+            yield obj
+
+    def version_rows() -> Iterator[tuple[str, list[versions.VersionRow]]]:
+        for key, rows in list_versions_by_key(pipeline.s3, bucket, prefix,
+                                              page_size=page_size):
+            report.listed += len(rows)
+            yield key, rows
+
+    def per_key() -> Iterator[list[Finding]]:
+        if not pipeline.all_versions:
+            for obj, doc in _merge(objects(), documents()):
+                yield _object_drift(obj, doc, version)
+            return
+        by_key = ((key, {doc.get(F.VERSION_ID) or versions.NULL_VERSION: doc for doc in docs})
+                  for key, docs in groupby(documents(), key=itemgetter(F.KEY)))
+        for listed, stored in _merge(version_rows(), by_key, itemgetter(0), itemgetter(0)):
+            key, rows = listed or (None, [])
+            key, docs = stored or (key, {})
+            assert key is not None
+            yield _versions_drift(bucket, key, rows, docs, version)
+
+    def confirm() -> Iterator[tuple[Kind, Drifted]]:
+        for _, item, doc, row in to_confirm:
             report.confirmed += 1
-            state = head_state(pipeline.s3, bucket, key)
-            if not freshness.state_current(doc, state, version):
-                yield ("missing" if not state.exists else "stale"), key
+            state = head_state(pipeline.s3, bucket, item.key, item.version_id)
+            if not state.exists:  # gone since it was listed
+                yield ("orphaned" if row is not None else "missing"), item
+            elif not freshness.state_current(doc, state, version) or (
+                    row is not None and doc and doc.get(F.IS_LATEST) != row.is_latest):
+                yield "stale", item
         to_confirm.clear()
 
-    def found(kind: Kind, key: str) -> tuple[Kind, str]:
-        report.add(kind, key)
-        return kind, key
+    def found(kind: Kind, item: Drifted) -> tuple[Kind, Drifted]:
+        report.add(kind, item)
+        return kind, item
 
-    for obj, doc in _merge(listed(), stored()):
-        if doc is None:
-            assert obj is not None
-            yield found("missing", obj.key)
-        elif obj is None:
-            if not doc.get(F.DELETED):
-                yield found("orphaned", doc[F.KEY])
-        elif doc.get(F.DELETED):
-            yield found("missing", obj.key)
-        elif doc.get(F.EXTRACTION_STATUS) in outcomes.RETRYABLE:
-            yield found("retryable", obj.key)
-        else:
-            verdict = freshness.listing_verdict(
-                doc, etag=obj.etag, size=obj.size, last_modified=obj.last_modified,
-                extractor_version=version,
-                version_id=doc.get(F.VERSION_ID) if pipeline.all_versions else None)
-            if verdict == "stale":
-                yield found("stale", obj.key)
-            elif verdict == "confirm":
-                to_confirm.append((obj.key, doc))
-                if len(to_confirm) >= CONFIRM_BATCH:
-                    for kind, key in confirm():
-                        yield found(kind, key)
-        if progress and (report.listed + report.documents) % 1000 == 0:
+    for findings in per_key():
+        for finding in findings:
+            kind, item = finding[0], finding[1]
+            if kind != "confirm":
+                yield found(kind, item)
+                continue
+            to_confirm.append(finding)
+            if len(to_confirm) >= CONFIRM_BATCH:
+                for confirmed in confirm():
+                    yield found(*confirmed)
+        if progress and report.listed + report.documents >= next_progress:
             progress(report)
-    for kind, key in confirm():
-        yield found(kind, key)
+            next_progress = report.listed + report.documents + 1000
+    for confirmed in confirm():
+        yield found(*confirmed)
 
 
 def verify(pipeline: Pipeline, bucket: str, prefix: str = "", *, page_size: int = 1000,

@@ -23,6 +23,24 @@ from tests.support.indexing import make_pipeline, stored
 SIZES = (1000, 3000)  # both past the first flushes: the working set is reached
 
 
+def _document(s3: Any, bucket: str, key: str, version_id: str | None = None,
+              is_latest: bool = True) -> dict[str, Any]:
+    """The document of ``key`` (of one version of it) as the pipeline makes it."""
+    state = head_state(s3, bucket, key, version_id)
+    return build_document(
+        bucket=bucket, key=key, size=state.size, etag=state.etag, version_id=version_id,
+        is_latest=is_latest, last_modified=state.last_modified,
+        content_type=state.content_type, text=key, extraction_status="ok",
+        extractor_version="test-1", source_digest=freshness.source_digest(state),
+        observed_at=state.observed_at)
+
+
+def _write_documents(es: Any, bucket: str, docs: list[dict[str, Any]]) -> None:
+    bulk_index(es, [{"_index": alias_name(bucket),
+                     "_id": doc_id(bucket, d[F.KEY], d.get(F.VERSION_ID)), "_source": d}
+                    for d in docs], **WRITE_PARAMS)
+
+
 def _bucket_with_documents(es: Any, s3: Any, bucket: str, n: int) -> list[str]:
     """``n`` objects in S3, each with its document (written directly: repair is under test)."""
     keys = [f"data/{i:06d}-é.txt" if i % 7 == 0 else f"data/{i:06d}.txt" for i in range(n)]
@@ -31,19 +49,8 @@ def _bucket_with_documents(es: Any, s3: Any, bucket: str, n: int) -> list[str]:
     ensure_template(es)
     ensure_bucket_index(es, bucket)
     time.sleep(freshness.SETTLE_SECONDS)  # the documents below show S3 as settled
-
-    def document(key: str) -> dict[str, Any]:
-        state = head_state(s3, bucket, key)
-        return build_document(
-            bucket=bucket, key=key, size=state.size, etag=state.etag,
-            last_modified=state.last_modified, content_type=state.content_type,
-            text=key, extraction_status="ok", extractor_version="test-1",
-            source_digest=freshness.source_digest(state), observed_at=state.observed_at)
-
     with ThreadPoolExecutor(32) as pool:
-        docs = list(pool.map(document, keys))
-    bulk_index(es, [{"_index": alias_name(bucket), "_id": doc_id(bucket, d[F.KEY]),
-                     "_source": d} for d in docs], **WRITE_PARAMS)
+        _write_documents(es, bucket, list(pool.map(lambda k: _document(s3, bucket, k), keys)))
     return keys
 
 
@@ -99,3 +106,61 @@ def test_repair_indexes_objects_without_documents_and_leaves_created_keys_alone(
     again = repair(make_pipeline(es, s3), bucket)
     assert (again.orphaned, again.stale, again.missing, again.tombstoned, again.indexed) == (
         0, 0, 0, 0, 0)
+
+
+def _versioned_bucket_with_documents(es: Any, s3: Any, bucket: str, n: int
+                                     ) -> dict[str, list[str]]:
+    """``n`` keys of two versions each, every version with its document; the version ids
+    of each key, oldest first."""
+    keys = [f"data/{i:06d}-é.txt" if i % 7 == 0 else f"data/{i:06d}.txt" for i in range(n)]
+
+    def put_twice(key: str) -> list[str]:
+        return [s3.put_object(Bucket=bucket, Key=key, Body=f"{key} v{m}".encode())["VersionId"]
+                for m in (1, 2)]
+
+    with ThreadPoolExecutor(32) as pool:
+        ids = dict(zip(keys, pool.map(put_twice, keys), strict=True))
+    ensure_template(es)
+    ensure_bucket_index(es, bucket)
+    with ThreadPoolExecutor(32) as pool:
+        docs = list(pool.map(lambda kv: _document(s3, bucket, kv[0], kv[1][0], False),
+                             ids.items()))
+        docs += pool.map(lambda kv: _document(s3, bucket, kv[0], kv[1][1], True), ids.items())
+    _write_documents(es, bucket, docs)
+    return ids
+
+
+def test_all_versions_repair_finds_and_tombstones_versions_in_memory_that_does_not_grow(
+        es, unique_name, drop_indices):
+    s3 = boto3.client("s3", config=Config(max_pool_connections=32))
+    peaks = {}
+    for n in (500, 1500):
+        bucket = unique_name("vb")
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        drop_indices(bucket)
+        ids = _versioned_bucket_with_documents(es, s3, bucket, n)
+        gone = {key: versions[0] for key, versions in list(ids.items())[::10]}
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [
+            {"Key": k, "VersionId": v} for k, v in gone.items()]})
+        pipeline = make_pipeline(es, s3, all_versions=True)
+        pipeline.bucket_index(bucket)
+        repair(pipeline, bucket, "nothing-here/", page_size=100, batch=50)  # warm up
+        tracemalloc.start()
+        try:
+            summary = repair(pipeline, bucket, page_size=100, batch=50)
+            _, peaks[n] = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert summary.failed == 0, summary.failures[:5]
+        assert (summary.listed, summary.documents) == (2 * n - len(gone), 2 * n)
+        assert summary.orphaned == summary.tombstoned == len(gone)
+        assert summary.missing == summary.stale == summary.retryable == summary.indexed == 0
+        key, version = next(iter(gone.items()))
+        es.refresh(alias_name(bucket))
+        hits = es.search({"query": {"term": {F.VERSION_ID: version}}}, alias_name(bucket))
+        old = hits["hits"]["hits"][0]["_source"]
+        assert (old[F.KEY], old[F.DELETED], old[F.IS_LATEST]) == (key, True, False)
+    print("all-versions repair peaks (bytes):", peaks)
+    # 3x the versions, the same working set: one LIST page, one scan page, one batch
+    assert peaks[1500] < peaks[500] * 1.3 + 256 * 1024, peaks

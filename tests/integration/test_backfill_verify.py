@@ -117,3 +117,155 @@ def test_backfill_retry_outcomes_reextracts_only_retryable_documents(es, s3, buc
     assert "1 objects, indexed 1" in out
     assert stored(es, bucket, "b.txt")[F.EXTRACTION_STATUS] == "ok"
     assert "words of b.txt" in stored(es, bucket, "b.txt")[F.TEXT]
+
+
+def _version_docs(es, bucket: str, key: str) -> dict[str, dict]:
+    """The key's documents by version id (all-versions mode)."""
+    es.refresh(alias_name(bucket))
+    resp = es.search({"query": {"term": {F.KEY: key}}, "size": 100}, alias_name(bucket))
+    return {h["_source"].get(F.VERSION_ID) or "null": h["_source"] for h in resp["hits"]["hits"]}
+
+
+def _versioned_index(es, s3, bucket: str):
+    """Several versions per key (and a delete marker), indexed in the all-versions mode."""
+    ids: dict[str, list[str]] = {}
+    for key in ("a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "f.txt", "g.txt"):
+        for n in (1, 2):
+            put = s3.put_object(Bucket=bucket, Key=key, Body=f"{key} v{n}".encode())
+            ids.setdefault(key, []).append(put["VersionId"])
+    ids["b.txt"].append(s3.delete_object(Bucket=bucket, Key="b.txt")["VersionId"])  # a marker
+    pipeline = make_pipeline(es, s3, all_versions=True)
+    result = pipeline.index_keys([(bucket, k) for k in ids])
+    assert not result.failed and result.written == 15
+    return pipeline, ids
+
+
+def test_verify_all_versions_mode_proves_every_version_and_repair_fixes_it(
+        es, s3, versioned_bucket, drop_indices):
+    bucket = versioned_bucket
+    drop_indices(bucket)
+    pipeline, ids = _versioned_index(es, s3, bucket)
+    clean = verify(pipeline, bucket)
+    assert clean.drift == 0
+    assert (clean.listed, clean.documents) == (15, 15)  # every version and marker is compared
+    alias = alias_name(bucket)
+
+    def item(key: str, n: int) -> str:
+        return f"{key}?versionId={ids[key][n]}"
+
+    def update(key: str, n: int, fields: dict) -> None:
+        es.raw.update(index=alias, id=doc_id(bucket, key, ids[key][n]), body={"doc": fields},
+                      **WRITE_PARAMS)
+
+    # missing: an older version's document was lost; so was the delete marker's
+    es.raw.delete(index=alias, id=doc_id(bucket, "a.txt", ids["a.txt"][0]))
+    es.raw.delete(index=alias, id=doc_id(bucket, "b.txt", ids["b.txt"][2]))
+    # stale: an older version extracted by an older extractor
+    update("c.txt", 0, {F.EXTRACTOR_VERSION: "test-0"})
+    # stale: an older version flagged as the current one
+    update("f.txt", 0, {F.IS_LATEST: True})
+    # orphaned: an older version deleted for good with no event, and a version S3 never had
+    s3.delete_object(Bucket=bucket, Key="d.txt", VersionId=ids["d.txt"][0])
+    ghost = {**_version_docs(es, bucket, "e.txt")[ids["e.txt"][0]], F.VERSION_ID: "ghost"}
+    es.raw.index(index=alias, id=doc_id(bucket, "e.txt", "ghost"), body=ghost, **WRITE_PARAMS)
+    # retryable: Tika was down when an older version was indexed
+    update("g.txt", 0, {F.EXTRACTION_STATUS: "unavailable"})
+
+    report = verify(pipeline, bucket)
+    assert report.counts == {"missing": 2, "stale": 2, "orphaned": 2, "retryable": 1}
+    assert {k: sorted(v) for k, v in report.samples.items()} == {
+        "missing": [item("a.txt", 0), item("b.txt", 2)],
+        "stale": [item("c.txt", 0), item("f.txt", 0)],
+        "orphaned": sorted([item("d.txt", 0), "e.txt?versionId=ghost"]),
+        "retryable": [item("g.txt", 0)]}
+    # pages of 2: a key's versions and documents span pages, and are still compared whole
+    small = verify(pipeline, bucket, page_size=2)
+    assert (small.counts, small.listed, small.documents) == (
+        report.counts, report.listed, report.documents)
+
+    from indexer.backfill import repair
+
+    fixed = repair(pipeline, bucket)
+    assert (fixed.missing, fixed.stale, fixed.orphaned, fixed.retryable) == (2, 2, 2, 1)
+    assert fixed.failed == 0 and fixed.indexed + fixed.tombstoned == 7
+    assert _version_docs(es, bucket, "a.txt")[ids["a.txt"][0]][F.TEXT] == "a.txt v1"
+    marker = _version_docs(es, bucket, "b.txt")[ids["b.txt"][2]]
+    assert (marker[F.DELETED], marker[F.IS_LATEST]) == (True, True)
+    assert _version_docs(es, bucket, "c.txt")[ids["c.txt"][0]][F.EXTRACTOR_VERSION] == "test-1"
+    assert _version_docs(es, bucket, "f.txt")[ids["f.txt"][0]][F.IS_LATEST] is False
+    for key, version in (("d.txt", ids["d.txt"][0]), ("e.txt", "ghost")):
+        gone = _version_docs(es, bucket, key)[version]
+        assert (gone[F.DELETED], gone[F.IS_LATEST]) == (True, False)  # kept as tombstones
+    assert _version_docs(es, bucket, "g.txt")[ids["g.txt"][0]][F.EXTRACTION_STATUS] == "ok"
+    again = verify(pipeline, bucket)
+    assert again.drift == 0 and again.listed == 14
+
+
+def test_verify_all_versions_mode_sees_a_marker_document_that_is_not_a_marker(
+        es, s3, versioned_bucket, drop_indices):
+    bucket = versioned_bucket
+    drop_indices(bucket)
+    pipeline, ids = _versioned_index(es, s3, bucket)
+    # the marker's document shows a live object: the key looks present in search
+    es.raw.update(index=alias_name(bucket), id=doc_id(bucket, "b.txt", ids["b.txt"][2]),
+                  body={"doc": {F.DELETED: False}}, **WRITE_PARAMS)
+    # the current version's document lost its flag: the key vanishes from search
+    es.raw.update(index=alias_name(bucket), id=doc_id(bucket, "c.txt", ids["c.txt"][1]),
+                  body={"doc": {F.IS_LATEST: False}}, **WRITE_PARAMS)
+    report = verify(pipeline, bucket)
+    assert report.counts == {"missing": 0, "stale": 2, "orphaned": 0, "retryable": 0}
+    assert sorted(report.samples["stale"]) == [f"b.txt?versionId={ids['b.txt'][2]}",
+                                                f"c.txt?versionId={ids['c.txt'][1]}"]
+    from indexer.backfill import repair
+
+    assert repair(pipeline, bucket).failed == 0
+    assert verify(pipeline, bucket).drift == 0
+
+
+def test_verify_cli_names_versions_in_the_all_versions_mode(es, s3, versioned_bucket,
+                                                            drop_indices, stack_env,
+                                                            monkeypatch, capsys):
+    monkeypatch.setenv("T4_INDEX_VERSIONS", "all")
+    bucket = versioned_bucket
+    drop_indices(bucket)
+    old = s3.put_object(Bucket=bucket, Key="a.txt", Body=b"alpha")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="a.txt", Body=b"beta")
+    assert main(["backfill", f"s3://{bucket}", "--restart"]) == 0
+    es.raw.delete(index=alias_name(bucket), id=doc_id(bucket, "a.txt", old))
+    capsys.readouterr()
+    assert main(["verify", f"s3://{bucket}"]) == 1
+    out = capsys.readouterr().out
+    assert "2 versions and delete markers, 1 documents" in out
+    assert f"missing: 'a.txt?versionId={old}'" in out and "DRIFT in 1 versions" in out
+    assert main(["repair", f"s3://{bucket}"]) == 0
+    out = capsys.readouterr().out
+    assert "2 versions and delete markers, 1 documents; missing 1," in out
+    assert main(["verify", f"s3://{bucket}", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["drift"] == 0 and report["listed"] == 2 and report["documents"] == 2
+    assert report["all_versions"] is True
+
+
+def test_verify_all_versions_mode_confirms_the_null_version_by_a_read(es, s3, bucket,
+                                                                      drop_indices):
+    drop_indices(bucket)
+    # written before versioning was enabled: version id "null", which is not immutable
+    s3.put_object(Bucket=bucket, Key="old.txt", Body=b"before versioning")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="old.txt", Body=b"after")
+    pipeline = make_pipeline(es, s3, all_versions=True)
+    assert not pipeline.index_keys([(bucket, "old.txt")]).failed
+    assert verify(pipeline, bucket).drift == 0
+    # the null version's document records other metadata, observed in its write's second:
+    # the listing cannot prove it either way, a read of that version can
+    null = _version_docs(es, bucket, "old.txt")["null"]
+    es.raw.update(index=alias_name(bucket), id=doc_id(bucket, "old.txt", "null"),
+                  body={"doc": {F.SOURCE_DIGEST: "0.0", F.OBSERVED_AT: null[F.LAST_MODIFIED]}},
+                  **WRITE_PARAMS)
+    report = verify(pipeline, bucket)
+    assert report.counts["stale"] == 1 and report.samples["stale"] == ["old.txt?versionId=null"]
+    assert report.confirmed == 1
+    from indexer.backfill import repair
+
+    assert repair(pipeline, bucket).stale == 1
+    assert verify(pipeline, bucket).drift == 0
