@@ -298,6 +298,9 @@ def main(argv: list[str] | None = None) -> None:
     if group:
         group.start()
     worker = None
+    # Lambda runs a function's module code in its INIT phase, before the first event,
+    # and says so in this variable (the indexer builds its pipeline then).
+    os.environ.setdefault("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
     try:
         session = boto3.Session()
         worker = Worker(session.client("sqs"), load_handler(args.handler),

@@ -1,11 +1,19 @@
 """The indexer Lambda: an SQS batch of S3 events -> one bulk write -> partial batch failures.
 
-The pipeline (clients included) is built once per container, on the first
-invocation; nothing happens at import. See ``indexer.pipeline`` for the logic.
+The pipeline (clients included, the engine detected, the language model loaded) is
+built once per container, in Lambda's INIT phase: at import, when Lambda's
+``AWS_LAMBDA_INITIALIZATION_TYPE`` says the module runs in a function (the local
+worker sets it too, as Lambda would). INIT runs before the first event, with the
+boosted CPU Lambda gives it, and does not count against an invocation's timeout.
+If it fails (the engine unreachable, a setting wrong), the error is logged and the
+first invocation builds again and raises it, so every failed batch says why.
+Elsewhere (tests, tools) nothing happens at import: the first invocation builds it.
+See ``indexer.pipeline`` for the logic.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -30,6 +38,24 @@ def _get_runtime() -> tuple[Pipeline, Any, Any]:
         settings = Settings.from_env()
         _runtime = (build_pipeline(settings), settings, boto3.client("sqs"))
     return _runtime
+
+
+def _init_phase() -> None:
+    """Build the runtime now, inside Lambda's INIT phase (not for SnapStart, whose
+    snapshot would keep stale connections); a failure is left to the first invocation."""
+    global _runtime
+    kind = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE")
+    if not kind or kind == "snap-start":
+        return
+    try:
+        pipeline, _settings, _sqs = _get_runtime()
+        logger.info("indexer ready at INIT", engine=str(pipeline.es.server))  # first contact
+    except Exception:  # noqa: BLE001 - the first invocation raises it again, per batch
+        logger.exception("building the indexer at INIT failed; the first invocation retries")
+        _runtime = None
+
+
+_init_phase()
 
 
 @metrics.log_metrics

@@ -130,3 +130,23 @@ def test_worker_invokes_with_gathered_batches_and_deletes_them(sqs, unique_name)
         worker.stop()
     assert sorted(seen) == sorted(bodies)
     assert max(sizes) > 10 and all(size <= 30 for size in sizes)
+
+
+def test_the_indexer_is_built_in_lambdas_init_phase(monkeypatch, endpoints):
+    """As the worker loads the handler (Lambda's INIT), the pipeline is built and the
+    engine detected, so the first batch pays for neither."""
+    import importlib
+
+    for name, value in endpoints.es_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+    from lambdas.indexer import app
+
+    app = importlib.reload(app)
+    try:
+        assert app._runtime is not None
+        pipeline = app._runtime[0]
+        assert pipeline.es.family in ("elasticsearch", "opensearch")
+    finally:
+        monkeypatch.delenv("AWS_LAMBDA_INITIALIZATION_TYPE")
+        importlib.reload(app)
