@@ -10,7 +10,6 @@
      batching window here); every event queued before the clock starts (docs/benchmarks.md:
      objects in S3, events queued, until searchable; the clock starts at
      the first receive, so the processes' start-up is not timed);
-   - the same with its queue on the stack's moto, beside S3 (below);
    - BatchSize 10 with the default T4_THREADS, as the local stack's worker runs;
    - BatchSize 10 with the events sent while the worker runs (the sends counted);
    - the handler on the same batches without SQS, in this one process (what the
@@ -19,14 +18,7 @@
    against the minimal work any indexer must do (a raw 16-thread boto3 pool GETting
    the objects, then the engine family's own bulk helper of the final documents, until
    searchable) and that bulk alone (``--engine`` or T4_STACK_ENGINE picks the engine).
-   The queue of every run but one lives on a second moto server started for the bench
-   (:func:`queue_server`): one moto process serves all its services from one
-   interpreter, so on the stack's moto every receive and delete of the queue takes a
-   share of the one core that also serves the GETs, which the minimal work has to
-   itself (measured: a receive or a delete of 10 costs that core ~1.5-1.9 ms, a GET
-   ~0.7-0.9 ms, so the queue added ~0.7 s to ~1.3 s of GETs for 2,000 objects and the
-   ratio could not pass ~0.65 whatever the indexer did). On AWS, SQS is its own fleet.
-   The baseline and the first three runs of ours alternate over ``--rounds`` rounds (the
+   The baseline and the first two runs of ours alternate over ``--rounds`` rounds (the
    machine is shared and its speed drifts); every ratio is the median of the per-round
    ratios with its spread (``bench/rounds.py``); the other two runs are single,
    informational runs. Every route ends the same way:
@@ -45,11 +37,9 @@ Targets: end-to-end >= 0.7 of the minimal-work baseline; big object < 150 MB RSS
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,7 +47,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote_plus
@@ -186,16 +175,12 @@ def _depth(sqs, queue: str) -> tuple[int, int]:
 
 
 def _start_worker(ep, queue: str, heartbeat: Path, *, processes: int, concurrency: int,
-                  batch_size: int, window: float, threads: int,
-                  sqs_url: str | None = None) -> subprocess.Popen:
-    """The stack's worker (``python -m infra.local.worker``) around the real Lambda handler;
-    ``sqs_url``: the server of its queue, when not the stack's moto."""
+                  batch_size: int, window: float, threads: int) -> subprocess.Popen:
+    """The stack's worker (``python -m infra.local.worker``) around the real Lambda handler."""
     # the stack's local identity (in es_env) where its engine verifies SigV4 (OpenSearch
     # behind its proxy): the worker signs its engine requests with these credentials
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
            **ep.es_env(), "T4_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
-    if sqs_url:
-        env["AWS_ENDPOINT_URL_SQS"] = sqs_url  # boto3's per-service endpoint variable
     argv = [sys.executable, "-m", "infra.local.worker", "--queue-prefix", "", "--queue-url", queue,
             "--processes", str(processes), "--concurrency", str(concurrency),
             "--batch-size", str(batch_size), "--batching-window", str(window),
@@ -250,7 +235,7 @@ def end_to_end(ep, s3, sqs, bucket, keys, *, processes: int, concurrency: int,
     ensure_bucket_index(es, bucket)  # as for the minimal work: the index exists already
     heartbeat = Path(tempfile.mkdtemp(prefix="t4-bench-")) / "worker.heartbeat"
     options = dict(processes=processes, concurrency=concurrency, batch_size=batch_size,
-                   window=window, threads=threads, sqs_url=sqs.meta.endpoint_url)
+                   window=window, threads=threads)
     worker = None
     done = threading.Event()
     try:
@@ -320,35 +305,6 @@ def _docs_for(bucket, keys, bodies):
                "_source": build_document(bucket=bucket, key=key, size=len(body),
                                          text=body.decode(), extraction_status="ok",
                                          extractor="text", extractor_version=EXTRACTOR_VERSION)}
-
-
-@contextlib.contextmanager
-def queue_server(ep) -> Iterator[str]:
-    """A second moto server (the stack's own, patched: ``infra.local.moto_server``) on a
-    free loopback port, for the benchmark's queues: on AWS the queue is SQS's fleet, not
-    the S3 endpoint's, while one moto process serves every service from one interpreter
-    (one core, whatever the threads). Yields its URL; stopped on exit."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "infra.local.moto_server", "-p", str(port)],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the queue's moto server did not start on {url}") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def minimal_work(ep, s3, src_bucket, keys) -> tuple[float, float, list[bytes]]:
@@ -470,15 +426,6 @@ def main() -> None:
     bucket = f"bench-idx-{uuid.uuid4().hex[:8]}"
     print(f"putting {args.objects} objects into s3://{bucket} ...", flush=True)
     keys = _fill(s3, bucket, args.objects)
-    with queue_server(ep) as queue_url:
-        apart = boto3.Session(region_name=ep.region, aws_access_key_id="bench",
-                              aws_secret_access_key="bench").client("sqs", endpoint_url=queue_url)
-        _run(args, ep, s3, sqs, apart, es, bucket, keys)
-
-
-def _run(args, ep, s3, sqs, apart, es, bucket: str, keys: list[str]) -> None:
-    """The rounds and the report; ``apart``: an SQS client of the queue's own server,
-    ``sqs`` one of the stack's moto (which also serves S3)."""
     worker = dict(processes=args.processes, concurrency=args.concurrency)
     bulk_alone: list[float] = []
     bodies: list[bytes] = []
@@ -489,23 +436,20 @@ def _run(args, ep, s3, sqs, apart, es, bucket: str, keys: list[str]) -> None:
         bodies[:] = got
         return rate
 
-    def defaults(queue_client):  # pipeline.yaml's defaults, on a fresh copy each round
-        def run(_round: int) -> float:
-            copy = _fresh_copy(s3, bucket, keys, "bench-e2e")
-            return end_to_end(ep, s3, queue_client, copy, keys, queued_first=True,
-                              batch_size=args.batch_size,
-                              window=1.0 if args.batch_size > 10 else 0.0,
-                              threads=args.threads, **worker)
-        return run
+    def ours(_round: int) -> float:  # pipeline.yaml's defaults, on a fresh copy each round
+        copy = _fresh_copy(s3, bucket, keys, "bench-e2e")
+        return end_to_end(ep, s3, sqs, copy, keys, queued_first=True,
+                          batch_size=args.batch_size,
+                          window=1.0 if args.batch_size > 10 else 0.0,
+                          threads=args.threads, **worker)
 
     def tens(_round: int) -> float:  # the local stack's worker settings
         copy = _fresh_copy(s3, bucket, keys, "bench-ten")
-        return end_to_end(ep, s3, apart, copy, keys, queued_first=True, **worker)
+        return end_to_end(ep, s3, sqs, copy, keys, queued_first=True, **worker)
 
-    rounds = interleave(args.rounds, {"minimal": minimal, "ours": defaults(apart),
-                                      "shared": defaults(sqs), "tens": tens})
+    rounds = interleave(args.rounds, {"minimal": minimal, "ours": ours, "tens": tens})
     # Informational, one run each: the sends counted, and the handler without SQS.
-    fed = end_to_end(ep, s3, apart, _fresh_copy(s3, bucket, keys, "bench-fed"), keys,
+    fed = end_to_end(ep, s3, sqs, _fresh_copy(s3, bucket, keys, "bench-fed"), keys,
                      queued_first=False, **worker)
     at_once = args.processes * args.concurrency
     direct = handler_only(ep, s3, _fresh_copy(s3, bucket, keys, "bench-direct"), keys,
@@ -513,12 +457,9 @@ def _run(args, ep, s3, sqs, apart, es, bucket: str, keys: list[str]) -> None:
     median_minimal = statistics.median(rounds["minimal"])
     print(f"\nengine: {es.server}")
     print(f"\nend to end ({args.objects} objects, {args.rounds} interleaved rounds; the "
-          f"worker: {args.processes} processes x {args.concurrency} pollers; its queue on a "
-          "moto server of its own, as SQS is apart from S3 on AWS, unless said):")
+          f"worker: {args.processes} processes x {args.concurrency} pollers):")
     rows = [(f"ours, BatchSize {args.batch_size} and T4_THREADS {args.threads} "
              "(pipeline.yaml's defaults)", statistics.median(rounds["ours"])),
-            ("ours, the same, its queue on the stack's moto (beside S3)",
-             statistics.median(rounds["shared"])),
             (f"ours, BatchSize 10 and T4_THREADS {Settings.threads} (the local stack's worker)",
              statistics.median(rounds["tens"])),
             ("ours, BatchSize 10, events sent while the worker runs (one run)", fed),
@@ -531,9 +472,6 @@ def _run(args, ep, s3, sqs, apart, es, bucket: str, keys: list[str]) -> None:
     main_ratio = paired(rounds["ours"], rounds["minimal"])
     print(f"  ratio ours (BatchSize {args.batch_size}) / minimal work: {main_ratio}   "
           f"(target >= 0.7: {'met' if main_ratio.meets(0.7) else 'NOT met'})")
-    shared_ratio = paired(rounds["shared"], rounds["minimal"])
-    print(f"  ratio ours (BatchSize {args.batch_size}), queue beside S3 / minimal work: "
-          f"{shared_ratio}")
     tens_ratio = paired(rounds["tens"], rounds["minimal"])
     print(f"  ratio ours (BatchSize 10) / minimal work: {tens_ratio}")
     print(f"  ratio ours with the sends / minimal work (one run): {fed / median_minimal:.2f}")
