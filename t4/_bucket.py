@@ -34,7 +34,7 @@ from t4._local import atomic_writer, local_files, make_parents, plan_folder, saf
 from t4._paths import check_key, folder_prefix, is_folder_marker, parse_bucket_url, split_version
 from t4index import content_types
 from t4index.query import DEFAULT_PAGE_SIZE
-from t4index.retry import RetryPolicy, s3_client_config
+from t4index.retry import RetryPolicy, fast_timestamps, s3_client_config
 from t4index.s3 import check_tags, encode_tagging, normalize_etag, tags_from_tagset
 
 DEFAULT_MAX_WORKERS = 16
@@ -75,8 +75,8 @@ def _default_client(session: Any, max_workers: int) -> Any:
 
     session = session or boto3.Session()
     # One retry layer only: t4index.retry, which also covers reading bodies.
-    return session.client("s3", config=s3_client_config(
-        max_pool_connections=max(10, max_workers)))
+    return fast_timestamps(session.client("s3", config=s3_client_config(
+        max_pool_connections=max(10, max_workers))))
 
 
 def _content_type(path: str | Path, given: str | None = None) -> str:

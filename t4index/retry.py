@@ -106,20 +106,27 @@ class RetryPolicy:
 
 
 def aws_client(service: str, **kwargs: Any) -> Any:
-    """``boto3.client(service, **kwargs)`` whose answers' timestamps are read by
+    """``boto3.client(service, **kwargs)`` with :func:`fast_timestamps`."""
+    import boto3
+
+    return fast_timestamps(boto3.client(service, **kwargs))
+
+
+def fast_timestamps(client: Any) -> Any:
+    """``client`` (a boto3 client), its answers' timestamps now read by
     :func:`t4index.dates.parse_aws_timestamp` (botocore's reader, faster for the ISO
-    8601 UTC form: ~40 ms less per 1,000-key LIST page).
+    8601 UTC form: ~20 ms less of the client per 1,000-key LIST page).
 
     botocore meant ``set_parser_defaults`` of a session's ``response_parser_factory``
     for this, but its clients no longer use that factory; so the client's own parser
     is given the reader. Should a botocore lack that attribute, the client is left as
     it is (correct, only slower); a unit test says so.
-    """
-    import boto3
 
+    Returns:
+        The same client.
+    """
     from t4index.dates import parse_aws_timestamp
 
-    client = boto3.client(service, **kwargs)
     parser = getattr(client, "_response_parser", None)
     if hasattr(parser, "_timestamp_parser"):
         parser._timestamp_parser = parse_aws_timestamp  # noqa: SLF001 - see above

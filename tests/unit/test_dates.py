@@ -36,3 +36,12 @@ def test_the_indexers_s3_clients_read_listings_with_it():
                     aws_secret_access_key="s")
     # botocore's clients no longer take set_parser_defaults: this is the only way in
     assert s3._response_parser._timestamp_parser is parse_aws_timestamp
+
+
+def test_the_clients_default_s3_client_reads_listings_with_it(monkeypatch):
+    import t4
+    from t4index.dates import parse_aws_timestamp
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    bucket = t4.Bucket("s3://bucket-a")
+    assert bucket._client._response_parser._timestamp_parser is parse_aws_timestamp
