@@ -265,6 +265,8 @@ def tika_spec(settings: StackSettings) -> ProcessSpec:
         port=settings.tika_port,
         health_timeout=float(os.environ.get("T4_STACK_TIKA_TIMEOUT", "120")),
         port_env="T4_STACK_TIKA_PORT",
+        # tesseract's OpenMP threads: a page took 8-12 s here with the default, 1 s with one
+        env={"OMP_THREAD_LIMIT": "1"},
     )
 
 

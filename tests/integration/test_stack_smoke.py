@@ -88,3 +88,14 @@ def test_stack_worker_consumes_events_of_a_wired_bucket(s3, sqs, es, bucket, dro
     wait_for(lambda: stored(es, bucket, "reaches/the/worker.txt"), timeout=30,
              what="the worker to index the object")
     wait_for(lambda: queue_depth(sqs, url) == (0, 0), what="the queue to drain")
+
+
+def test_tika_runs_tesseract_with_one_thread_per_page():
+    """tesseract's OpenMP default made a page take 8-12 s on 2 cores, one thread 1 s."""
+    settings = StackSettings.from_env()
+    pid = int((settings.run_dir / "tika.pid").read_text().split()[0])
+    from pathlib import Path
+
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode()
+    environ = dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+    assert environ.get("OMP_THREAD_LIMIT") == "1"

@@ -266,6 +266,13 @@ def test_one_time_parameter_drives_every_timeout(pipeline, tika) -> None:
     assert drain["deregistration_delay.timeout_seconds"] == idle["idle_timeout.timeout_seconds"]
 
 
+def test_tesseract_runs_one_thread_per_page_on_aws(tika) -> None:
+    """With OpenMP's default a page took 8-12 s on 2 cores, with one thread 1 s
+    (the local stack's Tika: tests/integration/test_stack_smoke.py)."""
+    (container,) = tika["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert {e["Name"]: e["Value"] for e in container["Environment"]}["OMP_THREAD_LIMIT"] == "1"
+
+
 @pytest.mark.parametrize("timeout", sizing.LAMBDA_TIMEOUTS)
 def test_the_handler_reads_the_budget_the_template_sets(pipeline, timeout: int) -> None:
     env = pipeline["Resources"]["IndexerFunction"]["Properties"]["Environment"]["Variables"]
