@@ -54,18 +54,17 @@ import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
 import t4  # noqa: E402
+from bench.corpus import WORDS  # noqa: E402
+from bench.corpus import fill as fill_corpus  # noqa: E402
 from bench.rounds import MIN_ROUNDS, paired, spread  # noqa: E402
 from infra.local import services  # noqa: E402
 from infra.local.endpoints import Endpoints  # noqa: E402
 from infra.local.settings import StackSettings  # noqa: E402
-from t4index.document import build_document  # noqa: E402
 from t4index.engine import connect  # noqa: E402
-from t4index.lifecycle import delete_index, ensure_bucket_index, ensure_template  # noqa: E402
-from t4index.names import alias_name, doc_id  # noqa: E402
+from t4index.lifecycle import delete_index, ensure_bucket_index  # noqa: E402
+from t4index.names import alias_name  # noqa: E402
 
 QUERIES = ["hammer storm", "ridge", "raven -loki", "valley river"]
-WORDS = ["thor", "hammer", "storm", "ridge", "valley", "odin", "raven", "loki", "helmet",
-         "cloak", "map", "river"]
 
 
 def _percentile(samples: list[float], q: float) -> float:
@@ -186,23 +185,6 @@ def run_phase(kind: str, searchers: int, search: Callable[[str], object], ep, es
     return phase
 
 
-def _fill(es, bucket: str, n: int) -> None:
-    ensure_template(es)
-    ensure_bucket_index(es, bucket)
-
-    def docs():
-        for i in range(n):
-            key = f"part-{i % 20:02d}/file-{i:05d}.txt"
-            text = " ".join(WORDS[(i + j) % len(WORDS)] for j in range(60))
-            yield {"_index": alias_name(bucket), "_id": doc_id(bucket, key),
-                   "_source": build_document(bucket=bucket, key=key, size=len(text), text=text,
-                                             extraction_status="ok")}
-
-    for _ok, _item in es.streaming_bulk(docs(), chunk_size=1000, require_alias=True):
-        pass
-    es.refresh(alias_name(bucket))
-
-
 def _drain(sqs, queue: str, timeout: float = 300) -> None:
     """Wait until the worker has taken every event of the last phase."""
     deadline = time.monotonic() + timeout
@@ -237,7 +219,7 @@ def main() -> int:
                        aws_access_key_id="bench", aws_secret_access_key="bench")
     run = uuid.uuid4().hex[:8]
     searched, feed = f"bench-load-{run}", f"bench-feed-{run}"
-    _fill(es, searched, args.docs)
+    fill_corpus(es, searched, args.docs)
     s3.create_bucket(Bucket=feed)
     ensure_bucket_index(es, feed)
     # The stack's worker polls queues named after its prefix: events reach it.

@@ -31,43 +31,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import boto3  # noqa: E402
 
 import t4  # noqa: E402
+from bench.corpus import fill as fill_corpus  # noqa: E402
 from bench.rounds import interleave, spread  # noqa: E402
 from infra.local import services  # noqa: E402
 from infra.local.endpoints import Endpoints  # noqa: E402
 from infra.local.settings import ENGINES, StackSettings  # noqa: E402
-from t4index.document import build_document  # noqa: E402
 from t4index.engine import connect  # noqa: E402
-from t4index.lifecycle import delete_index, ensure_bucket_index, ensure_template  # noqa: E402
-from t4index.names import alias_name, doc_id  # noqa: E402
+from t4index.lifecycle import delete_index  # noqa: E402
+from t4index.names import alias_name  # noqa: E402
 from t4index.query import SearchQuery, build_search_body  # noqa: E402
 
-NAMES = ["thor", "odin", "loki", "freya", "tyr"]
 QUERIES = [
     ("full text", "hammer storm", {}),
     ("metadata", None, {"meta": {"name": "thor"}}),
     ("combined", "ridge", {"meta": {"n": {"gte": 50}}, "extensions": ["txt"]}),
     ("prefix", None, {"prefix": "part-01/"}),
 ]
-
-
-def _fill(es, bucket: str, n: int) -> None:
-    ensure_template(es)
-    ensure_bucket_index(es, bucket)
-    words = ["thor", "hammer", "storm", "ridge", "valley", "odin", "raven", "loki", "helmet",
-             "cloak", "map", "river"]
-
-    def docs():
-        for i in range(n):
-            key = f"part-{i % 20:02d}/file-{i:05d}.{'txt' if i % 3 else 'md'}"
-            text = " ".join(words[(i + j) % len(words)] for j in range(60))
-            yield {"_index": alias_name(bucket), "_id": doc_id(bucket, key),
-                   "_source": build_document(bucket=bucket, key=key, size=len(text), text=text,
-                                             user_meta={"name": NAMES[i % 5], "n": i % 100},
-                                             extraction_status="ok")}
-
-    for _ok, _item in es.streaming_bulk(docs(), chunk_size=1000, require_alias=True):
-        pass
-    es.refresh(alias_name(bucket))
 
 
 def connect_admin():
@@ -105,7 +84,7 @@ def main() -> None:
     settings = StackSettings.from_env()
     es = connect_admin()
     bucket = f"bench-search-{uuid.uuid4().hex[:8]}"
-    _fill(es, bucket, args.docs)
+    fill_corpus(es, bucket, args.docs)
     (access_key, caller), = services.search_api_callers(settings).items()
     api_session = boto3.Session(aws_access_key_id=access_key,
                                 aws_secret_access_key=caller["secret"], region_name=ep.region)

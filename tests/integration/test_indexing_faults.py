@@ -106,14 +106,20 @@ def _with_text(es, bucket: str, key: str):
     return doc if doc and doc.get(F.EXTRACTION_STATUS) == "ok" else None
 
 
+def _pipeline(private, s3):
+    """The pipeline of the private engine and Tika, with short timeouts."""
+    _settings, es_service, tika_service, creds = private
+    return build_pipeline(Settings(
+        es_url=es_service.url, es_username=creds.get("username"),
+        es_password=creds.get("password"),
+        tika_url=tika_service.url, es_timeout=5, tika_timeout=3), s3=s3)
+
+
 @pytest.mark.parametrize("victim", ["elasticsearch", "tika", "tika-paused"])
 def test_a_service_stopped_then_restarted_loses_nothing(private, s3, sqs, bucket, unique_name,
                                                         victim):
     settings, es_service, tika_service, creds = private
-    pipeline = build_pipeline(Settings(
-        es_url=es_service.url, es_username=creds.get("username"),
-        es_password=creds.get("password"),
-        tika_url=tika_service.url, es_timeout=5, tika_timeout=3), s3=s3)
+    pipeline = _pipeline(private, s3)
     es = pipeline.es
     url, arn, dlq = make_queue(sqs, unique_name("fq"), visibility_timeout=2,
                                max_receive_count=100)
@@ -205,10 +211,7 @@ def test_engine_killed_between_the_read_and_the_bulk_write_acknowledges_nothing(
     from tests.support.events import load_event
 
     settings, es_service, tika_service, creds = private
-    pipeline = build_pipeline(Settings(
-        es_url=es_service.url, es_username=creds.get("username"),
-        es_password=creds.get("password"),
-        tika_url=tika_service.url, es_timeout=5, tika_timeout=3), s3=s3)
+    pipeline = _pipeline(private, s3)
     es = pipeline.es
 
     def batch(*events):
