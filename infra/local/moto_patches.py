@@ -237,24 +237,17 @@ def _patch_sqs() -> None:
 
 
 def aware_datetime(value: Any) -> datetime.datetime:
-    """botocore's ``parse_to_aware_datetime`` (what moto's serializer calls), reading
-    ISO 8601 text with ``datetime.fromisoformat`` first; the same aware UTC datetime."""
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
-        try:
-            parsed = datetime.datetime.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=_UTC)
-            return parsed.astimezone(_UTC)
-    return _parse_aware(value)
+    """botocore's ``parse_to_aware_datetime`` (what moto's serializer calls): text read
+    by :func:`t4index.dates.parse_aws_timestamp` (moto writes AWS's ``...Z`` form,
+    which it reads with ``datetime.fromisoformat``), then made aware, in UTC."""
+    if not isinstance(value, str):
+        from botocore.utils import parse_to_aware_datetime
 
+        return parse_to_aware_datetime(value)
+    from t4index.dates import parse_aws_timestamp
 
-def _parse_aware(value: Any) -> datetime.datetime:
-    from botocore.utils import parse_to_aware_datetime
-
-    return parse_to_aware_datetime(value)
+    parsed = parse_aws_timestamp(value)
+    return parsed.replace(tzinfo=_UTC) if parsed.tzinfo is None else parsed.astimezone(_UTC)
 
 
 def _patch_timestamps() -> None:
