@@ -37,6 +37,7 @@ Targets: end-to-end >= 0.7 of the minimal-work baseline; big object < 150 MB RSS
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -47,6 +48,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote_plus
@@ -128,14 +130,27 @@ def _fill(s3, bucket: str, n: int) -> list[str]:
     return keys
 
 
-def _fresh_copy(s3, bucket: str, keys: list[str], prefix: str) -> str:
-    """The same objects under a new bucket, so that nothing of them is indexed yet."""
+@contextlib.contextmanager
+def _fresh_copy(s3, bucket: str, keys: list[str], prefix: str) -> Iterator[str]:
+    """The same objects under a new bucket, so that nothing of them is indexed yet;
+    removed afterwards (moto keeps every object in its memory: a bench that left its
+    copies made the stand-in heavier from round to round)."""
     target = f"{prefix}-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=target)
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda k: s3.copy_object(Bucket=target, Key=k,
                                                CopySource={"Bucket": bucket, "Key": k}), keys))
-    return target
+    try:
+        yield target
+    finally:
+        _remove_bucket(s3, target, keys)
+
+
+def _remove_bucket(s3, bucket: str, keys: list[str]) -> None:
+    for start in range(0, len(keys), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={
+            "Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True})
+    s3.delete_bucket(Bucket=bucket)
 
 
 def _pipeline(ep, es, s3, threads: int = Settings.threads):
@@ -374,8 +389,11 @@ print(json.dumps({{"failed": r.failed, "written": r.written, "before_kb": before
 """
 
 
+BIG_KEY = "big/huge-log.txt"
+
+
 def big_object(ep, s3, bucket: str, megabytes: int) -> dict:
-    key = "big/huge-log.txt"
+    key = BIG_KEY
     chunk = (b"thor hammer storm " * 4096)[:65536]
 
     class Stream:
@@ -437,23 +455,23 @@ def main() -> None:
         return rate
 
     def ours(_round: int) -> float:  # pipeline.yaml's defaults, on a fresh copy each round
-        copy = _fresh_copy(s3, bucket, keys, "bench-e2e")
-        return end_to_end(ep, s3, sqs, copy, keys, queued_first=True,
-                          batch_size=args.batch_size,
-                          window=1.0 if args.batch_size > 10 else 0.0,
-                          threads=args.threads, **worker)
+        with _fresh_copy(s3, bucket, keys, "bench-e2e") as copy:
+            return end_to_end(ep, s3, sqs, copy, keys, queued_first=True,
+                              batch_size=args.batch_size,
+                              window=1.0 if args.batch_size > 10 else 0.0,
+                              threads=args.threads, **worker)
 
     def tens(_round: int) -> float:  # the local stack's worker settings
-        copy = _fresh_copy(s3, bucket, keys, "bench-ten")
-        return end_to_end(ep, s3, sqs, copy, keys, queued_first=True, **worker)
+        with _fresh_copy(s3, bucket, keys, "bench-ten") as copy:
+            return end_to_end(ep, s3, sqs, copy, keys, queued_first=True, **worker)
 
     rounds = interleave(args.rounds, {"minimal": minimal, "ours": ours, "tens": tens})
     # Informational, one run each: the sends counted, and the handler without SQS.
-    fed = end_to_end(ep, s3, sqs, _fresh_copy(s3, bucket, keys, "bench-fed"), keys,
-                     queued_first=False, **worker)
+    with _fresh_copy(s3, bucket, keys, "bench-fed") as copy:
+        fed = end_to_end(ep, s3, sqs, copy, keys, queued_first=False, **worker)
     at_once = args.processes * args.concurrency
-    direct = handler_only(ep, s3, _fresh_copy(s3, bucket, keys, "bench-direct"), keys,
-                          at_once)
+    with _fresh_copy(s3, bucket, keys, "bench-direct") as copy:
+        direct = handler_only(ep, s3, copy, keys, at_once)
     median_minimal = statistics.median(rounds["minimal"])
     print(f"\nengine: {es.server}")
     print(f"\nend to end ({args.objects} objects, {args.rounds} interleaved rounds; the "
@@ -489,6 +507,7 @@ def main() -> None:
               f"(process baseline {big['before_kb'] / 1024:.0f} MB), {big['seconds']:.1f} s, "
               f"written={big['written']} failed={big['failed']}   (target < 150 MB)")
     _drop(es, bucket)
+    _remove_bucket(s3, bucket, keys + ([BIG_KEY] if args.big_mb else []))
 
 
 if __name__ == "__main__":

@@ -15,19 +15,36 @@ _ISO = re.compile(
 
 _AWS_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z")
 """The form AWS writes timestamps in its XML and JSON answers (S3's ``LastModified``)."""
+_HTTP_DATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT")
+"""HTTP's date form (RFC 9110's IMF-fixdate), S3's ``Last-Modified`` header on GET and HEAD."""
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 
 
 def parse_aws_timestamp(value: Any) -> datetime:
     """botocore's ``parse_timestamp`` (how an SDK answer's timestamps are read), with
     the ISO 8601 UTC form AWS answers in (``2026-12-05T02:13:09.000Z``) read by
     ``datetime.fromisoformat``: the same datetime, ~50x faster than dateutil's parser,
-    which took ~40 ms of each 1,000-key LIST page. Anything else goes to botocore.
+    which took ~40 ms of each 1,000-key LIST page; and HTTP's date form of GET's and
+    HEAD's ``Last-Modified`` header (``Sat, 05 Dec 2026 04:36:05 GMT``) read field by
+    field (dateutil took ~5% of the indexer's CPU, one per object). The weekday is not
+    checked, as botocore does not. Anything else goes to botocore.
 
     Raises:
         ValueError: botocore's, for text that is no timestamp.
     """
     if isinstance(value, str) and _AWS_UTC.fullmatch(value):
         return datetime.fromisoformat(value)
+    http_date = _HTTP_DATE.fullmatch(value) if isinstance(value, str) else None
+    if http_date:
+        day, month, year, hour, minute, second = http_date.groups()
+        try:
+            return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute),
+                            int(second), tzinfo=UTC)
+        except ValueError:
+            pass  # no such day or time: botocore's error
     from botocore.utils import parse_timestamp
 
     return parse_timestamp(value)
