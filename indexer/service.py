@@ -52,8 +52,12 @@ def engine_config(settings: Settings, secrets: Any = None) -> EngineConfig:
     url = value.get("url") or settings.es_url
     if not url:
         raise ConfigurationError(f"secret {settings.es_secret_arn} has no 'url'")
-    return EngineConfig(url=url, username=value.get("username"), password=value.get("password"),
-                        api_key=value.get("api_key"), **common)
+    try:
+        return EngineConfig(url=url, username=value.get("username"),
+                            password=value.get("password"), api_key=value.get("api_key"),
+                            **common)
+    except ValueError as exc:
+        raise ConfigurationError(f"secret {settings.es_secret_arn}: {exc}") from exc
 
 
 def make_extract(s3: Any, extractor: Extractor):

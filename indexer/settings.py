@@ -96,6 +96,13 @@ class Settings:
                 "T4_ES_SECRET_ARN naming a Secrets Manager secret that holds them")
         if url and not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"T4_ES_URL={url!r} must start with http:// or https://")
+        if url:
+            from t4index.engine import EngineConfig
+
+            try:  # the one reading of a node list (``http://a:9200,http://b:9200``)
+                EngineConfig(url=url)
+            except ValueError as exc:
+                raise ConfigurationError(f"T4_ES_URL={url!r}: {exc}") from exc
         mode = (env.get("T4_INDEX_VERSIONS") or "latest").strip().lower()
         if mode not in ("latest", "all"):
             raise ConfigurationError(f"T4_INDEX_VERSIONS={mode!r} must be 'latest' (one document "

@@ -71,7 +71,8 @@ def config(*, search_api_url: str | None = None, es_url: str | None = None,
     """Point ``Bucket.search`` at a catalog and remember it for later sessions.
 
     Either the deployed search API (``search_api_url``: requests are signed with
-    your AWS credentials) or Elasticsearch directly (``es_url`` or ``es_cloud_id``,
+    your AWS credentials) or Elasticsearch directly (``es_url``, one URL or several
+    nodes' comma-separated, or ``es_cloud_id``,
     with ``es_api_key`` or ``es_username``/``es_password``, and ``es_ca_certs``; for
     OpenSearch, ``es_engine="opensearch"`` or the default ``"auto"``, and
     ``es_sigv4_region`` to sign with your AWS credentials, as Amazon OpenSearch
@@ -92,6 +93,13 @@ def config(*, search_api_url: str | None = None, es_url: str | None = None,
     for name in ("search_api_url", "es_url"):
         if name in given and not str(given[name]).startswith(("http://", "https://")):
             raise ConfigError(f"{name} must start with http:// or https://, got {given[name]!r}")
+    if "es_url" in given:
+        from t4index.engine import EngineConfig
+
+        try:  # the one reading of a node list (``http://a:9200,http://b:9200``)
+            EngineConfig(url=str(given["es_url"]))
+        except ValueError as exc:
+            raise ConfigError(f"es_url: {exc}") from exc
     direct = {"es_url", "es_cloud_id"} & given.keys()
     if "search_api_url" in given and direct:
         raise ConfigError("give either search_api_url (the search API) or es_url/es_cloud_id "

@@ -18,10 +18,24 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from infra.local.cluster import node_urls
 from infra.local.settings import StackSettings
 
 if TYPE_CHECKING:
     from t4index.engine import EngineConfig
+
+
+def clients_engine_url(settings: StackSettings) -> str:
+    """``T4_ES_URL`` of the stack's clients (worker, search API, demo, ``./dev env``).
+
+    OpenSearch: its SigV4 proxy, which fronts every node. Elasticsearch: every node's
+    URL, comma-separated (the engine layer spreads requests over them and fails over),
+    so that the stack keeps indexing and searching while any one node is stopped
+    (``./dev node stop es-1`` included).
+    """
+    if settings.engine == "elasticsearch" and settings.es_nodes > 1:
+        return ",".join(node_urls(settings))
+    return settings.es_url
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,7 @@ class Endpoints:
             creds = settings.credentials()
             username, password = creds["username"], creds["password"]
         return cls(
-            es_url=env.get("T4_ES_URL", settings.es_url),
+            es_url=env.get("T4_ES_URL", clients_engine_url(settings)),
             es_username=username,
             es_password=password,
             es_api_key=api_key,

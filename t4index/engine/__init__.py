@@ -48,7 +48,9 @@ class EngineConfig:
     """How to reach the cluster and authenticate.
 
     Attributes:
-        url: the cluster's URL (or ``cloud_id`` for Elastic Cloud).
+        url: the cluster's URL (or ``cloud_id`` for Elastic Cloud); or several nodes' URLs,
+            comma-separated (``T4_ES_URL=http://a:9200,http://b:9200``), read as the first
+            one and ``more_urls``.
         engine: ``"auto"`` (detect), ``"elasticsearch"`` or ``"opensearch"``; an explicit
             family must match what the server says it is.
         username, password: basic auth; or ``api_key`` (Elasticsearch API keys);
@@ -57,8 +59,13 @@ class EngineConfig:
         ca_certs: a CA bundle for HTTPS.
         request_timeout: seconds per request.
         more_urls: other nodes of the same cluster; the client spreads requests over
-            ``url`` and these and fails over when a node is lost (first contact and
-            detection use ``url``).
+            ``url`` and these and fails over when a node is lost; first contact asks
+            them in turn until one answers, so a cluster whose first node is down is
+            still reached.
+
+    Raises:
+        ValueError: no URL, an empty or non-HTTP URL in a list, an unknown family, or
+            authentication settings that do not go together.
     """
 
     url: str | None = None
@@ -74,6 +81,14 @@ class EngineConfig:
     more_urls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.url and "," in self.url:
+            first, *rest = (part.strip() for part in self.url.split(","))
+            object.__setattr__(self, "url", first)
+            object.__setattr__(self, "more_urls", (*rest, *self.more_urls))
+        for node in (self.url or "", *self.more_urls) if self.more_urls else ():
+            if not node.startswith(("http://", "https://")):
+                raise ValueError(f"every node URL must start with http:// or https://, got "
+                                 f"{node!r} (several nodes: 'http://a:9200,http://b:9200')")
         if not (self.url or self.cloud_id):
             raise ValueError("a search engine URL (or Elastic Cloud id) is needed")
         if self.engine not in ("auto", *FAMILIES):

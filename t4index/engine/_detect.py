@@ -192,6 +192,24 @@ def detect(config: EngineConfig) -> ServerInfo:
     Raises:
         UnsupportedEngineError, EngineAccessDeniedError, EngineUnavailableError.
     """
-    info = probe(config)
+    info = _probe_any_node(config)
     check_supported(info, config)
     return info
+
+
+def _probe_any_node(config: EngineConfig) -> ServerInfo:
+    """``probe`` each node of ``config`` in turn (``url``, then ``more_urls``) until one
+    answers: a cluster is reached while any of its listed nodes is up."""
+    if not config.more_urls:
+        return probe(config)
+    from dataclasses import replace
+
+    nodes = (config.url, *config.more_urls)
+    failures = []
+    for node in nodes:
+        try:
+            return probe(replace(config, url=node, more_urls=()))
+        except EngineUnavailableError as exc:
+            failures.append(exc)
+    raise EngineUnavailableError(f"none of the {len(nodes)} nodes of the search engine "
+                                 f"answered: " + "; ".join(map(str, failures)))

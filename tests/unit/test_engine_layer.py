@@ -233,3 +233,38 @@ def test_opensearch_speaks_its_own_dialect_of_the_same_body():
     assert "max_analyzed_offset" not in adapted["highlight"]
     assert adapted["sort"][-1] == {"_doc": "asc"}
     assert "max_analyzed_offset" in body["highlight"]  # the caller's body is left alone
+
+
+def _dead_node() -> str:
+    """A loopback URL nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_a_comma_separated_url_lists_the_clusters_nodes():
+    config = EngineConfig(url="http://a:9200, http://b:9200,https://c:9200")
+    assert config.url == "http://a:9200"
+    assert config.more_urls == ("http://b:9200", "https://c:9200")
+
+
+@pytest.mark.parametrize("bad", ["http://a:9200,", "http://a:9200,b:9200", ",http://a:9200"])
+def test_a_node_list_with_an_empty_or_non_http_url_is_refused(bad):
+    with pytest.raises(ValueError, match="every node URL must start with http"):
+        EngineConfig(url=bad)
+
+
+def test_first_contact_reaches_the_cluster_when_its_first_node_is_down(server):
+    """A stack whose es-1 is stopped, or a listed node that died: detection asks the next."""
+    server.routes = {"/": (200, {}, OS2_ROOT)}
+    engine = connect(EngineConfig(url=f"{_dead_node()},{url(server)}"))
+    assert str(engine.server) == "OpenSearch 2.19.6"
+
+
+def test_no_node_answering_names_every_one_tried():
+    dead = [_dead_node(), _dead_node()]
+    with pytest.raises(EngineUnavailableError, match="none of the 2 nodes") as caught:
+        connect(EngineConfig(url=",".join(dead), request_timeout=2)).server  # noqa: B018
+    assert all(node in str(caught.value) for node in dead)

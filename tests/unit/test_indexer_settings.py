@@ -16,6 +16,7 @@ def test_defaults_and_overrides():
 @pytest.mark.parametrize("env,needle", [
     ({}, "T4_ES_URL"),
     ({"T4_ES_URL": "localhost:9200"}, "http://"),
+    ({"T4_ES_URL": "http://es-1:9200,es-2:9200"}, "T4_ES_URL=.*every node URL must start"),
     ({**BASE, "T4_MAX_BYTES": "lots"}, "T4_MAX_BYTES='lots' is not an integer"),
     ({**BASE, "T4_THREADS": "0"}, "T4_THREADS='0' must be at least 1"),
     ({**BASE, "T4_TIKA_TIMEOUT": "-1"}, "T4_TIKA_TIMEOUT='-1' must be positive"),
@@ -56,3 +57,13 @@ def test_index_layout_defaults_fit_one_node_and_three():
         "number_of_shards": 6, "number_of_replicas": 2, "auto_expand_replicas": False}
     spread = Settings.from_env({**BASE, "T4_INDEX_REPLICAS": "0-all"}).layout
     assert index_settings(spread)["index"]["auto_expand_replicas"] == "0-all"
+
+
+def test_t4_es_url_may_list_the_clusters_nodes():
+    """Every node, so that the indexer survives the loss of any one (the engine layer
+    spreads requests over them and fails over)."""
+    from indexer.service import engine_config
+
+    s = Settings.from_env({"T4_ES_URL": "http://es-1:9200,http://es-2:9200"})
+    config = engine_config(s)
+    assert (config.url, config.more_urls) == ("http://es-1:9200", ("http://es-2:9200",))

@@ -158,3 +158,20 @@ def test_logs_of_a_node_and_a_refused_name(tmp_path: Path) -> None:
     assert stack.log_path(settings, "os-1") == stack.log_path(settings, "opensearch")
     with pytest.raises(StackError, match="the nodes are os-1, os-2, os-3"):
         stack.log_path(settings, "es-2")
+
+
+@pytest.mark.parametrize("engine,nodes,expected", [
+    ("elasticsearch", "1", "http://127.0.0.1:19400"),
+    ("elasticsearch", "3",
+     "http://127.0.0.1:19400,http://127.0.0.1:19401,http://127.0.0.1:19402"),
+    ("opensearch", "3", None),  # the SigV4 proxy, which fronts every node
+])
+def test_the_stacks_clients_are_given_every_node(tmp_path: Path, monkeypatch, engine, nodes,
+                                                 expected) -> None:
+    """Stopping es-1 of a 3-node stack must not stop its worker and search API."""
+    from infra.local.endpoints import Endpoints
+
+    monkeypatch.delenv("T4_ES_URL", raising=False)
+    settings = _settings(tmp_path, nodes, engine)
+    given = Endpoints.resolve(settings).es_env()["T4_ES_URL"]
+    assert given == (expected or settings.engine_proxy_url)

@@ -411,3 +411,14 @@ def test_plan_folder_file_and_folder_conflict(tmp_path: Path):
     with pytest.raises(t4.LocalPathConflictError) as info:
         plan_folder(tmp_path, "", ["a", "a/b", "c"])
     assert info.value.keys == ["a"]
+
+
+def test_config_takes_several_nodes_and_refuses_a_bad_node_list(monkeypatch, tmp_path):
+    import t4
+
+    monkeypatch.setenv("T4_CONFIG_DIR", str(tmp_path))
+    nodes = "http://es-1:9200,http://es-2:9200"
+    assert t4.config(es_url=nodes)["es_url"] == nodes
+    with pytest.raises(t4.ConfigError, match="es_url: every node URL must start with http"):
+        t4.config(es_url="http://es-1:9200,es-2:9200")
+    assert t4.config()["es_url"] == nodes  # nothing written by the refused call
