@@ -29,6 +29,13 @@ starvation of the searchers' own process:
   measures everything at the same priority) for the bench's duration: they still
   take every cycle the engine and the searchers leave, so the worker still indexes
   flat out and the engine does all of its indexing work at normal priority.
+  Where Linux's autogroup scheduler is on (``kernel.sched_autogroup_enabled``, the
+  default of most distributions and of these machines), the CPUs are shared among
+  sessions first, and a thread's nice orders it only against its own session's
+  threads: each stack service is a session of its own, so the threads' nice alone
+  left moto and the worker an equal share with the engine. The priority is therefore
+  also set on their sessions (``/proc/<pid>/autogroup``), and the writers' process
+  starts a session of its own (else it would lower the searchers' too).
 
 Usage: ./dev bench bench_load [--searchers 8 32] [--rounds 5] [--phase-s 8] [--docs 2000]
        [--nice 10]
@@ -115,8 +122,12 @@ def _put_loop(s3, bucket: str, prefix: str, stop: threading.Event, counter: list
 def writers_process(endpoint: str, region: str, bucket: str, prefix: str, writers: int,
                     seconds: float, nice: int) -> None:
     """The writers: ``writers`` threads putting objects for ``seconds`` (a process of
-    their own, at ``nice``)."""
+    their own, at ``nice``: a session of its own, so that its autogroup's priority is
+    lowered and not the searchers')."""
+    with contextlib.suppress(OSError):
+        os.setsid()
     os.nice(nice)
+    set_session_nice(os.getpid(), nice)
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region,
                       aws_access_key_id="bench", aws_secret_access_key="bench",
                       config=Config(max_pool_connections=writers))
@@ -136,11 +147,22 @@ def _run_for(seconds: float, stop: threading.Event, threads: list[threading.Thre
         thread.join(timeout=60)
 
 
-def lower_priority(pids: list[int], nice: int) -> int:
+def set_session_nice(pid: int, nice: int) -> bool:
+    """The nice of ``pid``'s autogroup (its session's share of the CPUs against other
+    sessions); False where there is none (autogroup off, or not Linux)."""
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
+    except OSError:
+        return False
+    return True
+
+
+def lower_priority(pids: list[int], nice: int) -> tuple[int, int]:
     """Every thread of ``pids`` and of their descendants at nice ``nice`` (Linux keeps a
-    nice value per thread; threads started later inherit their creator's). Returns
-    how many threads were changed."""
-    changed = 0
+    nice value per thread; threads started later inherit their creator's), and their
+    sessions' autogroups too (see the module's notes). Returns how many threads and
+    processes' sessions were changed."""
+    changed = sessions = 0
     seen: set[int] = set()
     todo = list(pids)
     while todo:
@@ -148,6 +170,7 @@ def lower_priority(pids: list[int], nice: int) -> int:
         if pid in seen:
             continue
         seen.add(pid)
+        sessions += set_session_nice(pid, nice)
         tasks = Path(f"/proc/{pid}/task")
         for task in tasks.glob("*") if tasks.exists() else []:
             with contextlib.suppress(OSError, ValueError):
@@ -155,7 +178,7 @@ def lower_priority(pids: list[int], nice: int) -> int:
                 changed += 1
             with contextlib.suppress(OSError, ValueError):
                 todo += [int(c) for c in (task / "children").read_text().split()]
-    return changed
+    return changed, sessions
 
 
 def run_phase(kind: str, searchers: int, search: Callable[[str], object], ep, es,
@@ -238,8 +261,10 @@ def main() -> int:
                  (settings.run_dir / "moto.pid", settings.run_dir / "worker.pid")
                  if path.exists()]
     if args.nice:
-        print(f"moto and the worker ({lower_priority(stand_ins, args.nice)} threads) and the "
-              f"writers at nice {args.nice}; the engine, the search API and the searchers at 0")
+        threads, sessions = lower_priority(stand_ins, args.nice)
+        print(f"moto and the worker ({threads} threads; the sessions of {sessions} processes) "
+              f"and the writers at nice {args.nice}; the engine, the search API and the "
+              f"searchers at 0")
     print(f"{args.docs} documents searched; {args.writers} writers; phases of "
           f"{args.phase_s:g} s; {args.rounds} rounds, order rotating")
     try:
