@@ -124,7 +124,9 @@ def retryable_objects(pipeline: Pipeline, bucket: str, prefix: str = "", *,
     """``(key, Listed)`` for the documents that record a retryable extraction outcome.
 
     A backfill source (``t4-backfill backfill --retry-outcomes``): after an outage,
-    it re-extracts just those objects, without listing the bucket.
+    it re-extracts just those objects, without listing the bucket. Each key comes
+    once, also in the all-versions mode, where each of its versions is a document
+    (the backfill of a key brings all of its versions).
     """
     index = pipeline.bucket_index(bucket).alias
     pipeline.es.refresh(index)
@@ -137,8 +139,12 @@ def retryable_objects(pipeline: Pipeline, bucket: str, prefix: str = "", *,
         filters.append({"range": {F.KEY: {"gt": start_after}}})
     body = {"query": {"bool": {"filter": filters}}, "_source": freshness.FIELDS,
             "sort": [{F.KEY: "asc"}, {"_shard_doc": "asc"}]}
+    last = None
     for hit in pit_scan(pipeline.es, index, body, page_size=page_size):
         doc = hit["_source"]
+        if doc[F.KEY] == last:  # another version of the same key (sorted by key)
+            continue
+        last = doc[F.KEY]
         yield doc[F.KEY], Listed(doc[F.KEY], doc.get(F.SIZE) or 0, doc.get(F.ETAG),
                                  doc.get(F.LAST_MODIFIED))
 

@@ -275,6 +275,26 @@ def over_budget(extraction: Extraction, budget: str) -> Extraction:
     return replace(extraction, status=str(Status.OCR_BUDGET), error=f"OCR budget: {budget}")
 
 
+_PARSED_BY = ("X-TIKA:Parsed-By-Full-Set", "X-TIKA:Parsed-By")
+
+
+def tesseract_ran(docs: list[dict[str, Any]]) -> bool:
+    """Whether Tika's answer shows its tesseract parser ran (directly on an image, or
+    inside the PDF parser: ``X-TIKA:Parsed-By-Full-Set``); True when the answer names
+    no parsers at all (nothing to tell by)."""
+    named = False
+    for doc in docs:
+        for field in _PARSED_BY:
+            parsers = doc.get(field)
+            if parsers is None:
+                continue
+            named = True
+            if any(str(p).endswith("TesseractOCRParser")
+                   for p in (parsers if isinstance(parsers, list) else [parsers])):
+                return True
+    return not named
+
+
 def with_ocr(extraction: Extraction, ocr_docs: list[dict[str, Any]], limits: ExtractLimits,
              seconds: float) -> Extraction:
     """The extraction of an object after its OCR parse (pure).
@@ -286,8 +306,13 @@ def with_ocr(extraction: Extraction, ocr_docs: list[dict[str, Any]], limits: Ext
     Returns:
         The OCR parse's extraction (extractor ``tika+ocr``) when it succeeded;
         ``ocr_budget`` with the longer of both texts when tesseract ran out of time;
-        the first extraction with the OCR error noted when the OCR parse failed.
+        the first extraction with the OCR error noted when the OCR parse failed, or
+        when tesseract did not run at all (``T4_OCR=on`` with a Tika server that has
+        none: its answer names the parsers that ran, and none is tesseract's).
     """
+    if not tesseract_ran(ocr_docs):
+        return replace(extraction, error="OCR did not run: the Tika server has no tesseract "
+                                         "parser (install tesseract-ocr where Tika runs)")
     got = map_answer(ocr_docs, limits)
     if timed_out(ocr_docs):
         best = got if len(got.text) > len(extraction.text) else extraction

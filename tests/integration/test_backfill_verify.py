@@ -269,3 +269,23 @@ def test_verify_all_versions_mode_confirms_the_null_version_by_a_read(es, s3, bu
 
     assert repair(pipeline, bucket).stale == 1
     assert verify(pipeline, bucket).drift == 0
+
+
+def test_retry_outcomes_names_a_key_once_whatever_its_versions_in_all_versions_mode(
+        es, s3, versioned_bucket, drop_indices):
+    """Each version is a document; a key whose two versions both wait for a retry was
+    backfilled twice (two concurrent re-reads of the same key)."""
+    from indexer.backfill.verify import retryable_objects
+
+    bucket = versioned_bucket
+    drop_indices(bucket)
+    pipeline, ids = _versioned_index(es, s3, bucket)
+    for version in ids["a.txt"]:
+        es.raw.update(index=alias_name(bucket), id=doc_id(bucket, "a.txt", version),
+                      body={"doc": {F.EXTRACTION_STATUS: "unavailable"}}, **WRITE_PARAMS)
+    es.raw.update(index=alias_name(bucket), id=doc_id(bucket, "c.txt", ids["c.txt"][0]),
+                  body={"doc": {F.EXTRACTION_STATUS: "unavailable"}}, **WRITE_PARAMS)
+    assert [key for key, _ in retryable_objects(pipeline, bucket)] == ["a.txt", "c.txt"]
+    # resuming after a key does not name it again
+    assert [key for key, _ in retryable_objects(pipeline, bucket, start_after="a.txt")] == [
+        "c.txt"]

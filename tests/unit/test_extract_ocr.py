@@ -143,6 +143,35 @@ def test_a_successful_ocr_parse_gives_its_text_and_says_ocr_ran():
     assert got.metadata["pages"] == 2
 
 
+# Tika 3's answers to the OCR parse, recorded: tesseract named in the full set of parsers
+# (inside the PDF parser), and the same parse where tesseract does not run
+# (``X-Tika-OCRskipOcr: true``, as a server without tesseract answers).
+RAN = {"X-TIKA:Parsed-By": ["org.apache.tika.parser.DefaultParser",
+                            "org.apache.tika.parser.pdf.PDFParser"],
+       "X-TIKA:Parsed-By-Full-Set": ["org.apache.tika.parser.DefaultParser",
+                                     "org.apache.tika.parser.pdf.PDFParser",
+                                     "org.apache.tika.parser.ocr.TesseractOCRParser"]}
+DID_NOT_RUN = {"X-TIKA:Parsed-By": ["org.apache.tika.parser.DefaultParser",
+                                    "org.apache.tika.parser.image.ImageParser"],
+               "X-TIKA:Parsed-By-Full-Set": ["org.apache.tika.parser.DefaultParser",
+                                             "org.apache.tika.parser.image.ImageParser"]}
+
+
+def test_an_ocr_parse_names_tesseract_when_it_ran_inside_the_pdf_parser():
+    got = with_ocr(FIRST, [{"Content-Type": "application/pdf", "X-TIKA:content": "Wombat",
+                            **RAN}], ExtractLimits(), 60)
+    assert (got.extractor, got.text, got.error) == (OCR_EXTRACTOR, "Wombat", None)
+
+
+def test_t4_ocr_on_without_tesseract_does_not_claim_ocr():
+    """``T4_OCR=on`` sends images to a second parse even when the server lists no
+    tesseract; such a parse ran no OCR, and the document must not say ``tika+ocr``."""
+    got = with_ocr(FIRST, [{"Content-Type": "image/png", "X-TIKA:content": "", **DID_NOT_RUN}],
+                   ExtractLimits(), 60)
+    assert (got.status, got.extractor, got.text) == ("ok", EXTRACTOR, "scan")
+    assert got.error.startswith("OCR did not run: the Tika server has no tesseract parser")
+
+
 def test_tesseract_out_of_time_keeps_the_longer_text_with_the_budget_outcome():
     cause = "IOException: Unable to end a page\nCaused by: x: TesseractOCRParser timeout"
     partial = [{"Content-Type": "application/pdf", "X-TIKA:content": "scan Quokka",
