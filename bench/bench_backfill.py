@@ -23,6 +23,7 @@ its own buckets and indices. Typical run (4,000 objects x 5 rounds): 6-8 minutes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -34,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+from bench.buckets import remove_bucket  # noqa: E402
 from bench.rounds import MIN_ROUNDS, interleave, paired  # noqa: E402
 from indexer.backfill import backfill  # noqa: E402
 from indexer.service import build_pipeline  # noqa: E402
@@ -174,6 +176,8 @@ def main() -> int:
     finally:
         drop(es, bucket)
         drop(es, scratch)
+        with contextlib.suppress(s3.exceptions.NoSuchBucket):  # not created: nothing to remove
+            remove_bucket(s3, bucket)
 
 
 if __name__ == "__main__":

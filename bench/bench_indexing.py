@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 import urllib3  # noqa: E402
 
+from bench.buckets import remove_bucket  # noqa: E402
 from bench.rounds import MIN_ROUNDS, interleave, paired  # noqa: E402
 from indexer.extract import EXTRACTOR_VERSION, Extractor, TikaClient  # noqa: E402
 from indexer.service import build_pipeline  # noqa: E402
@@ -143,14 +144,7 @@ def _fresh_copy(s3, bucket: str, keys: list[str], prefix: str) -> Iterator[str]:
     try:
         yield target
     finally:
-        _remove_bucket(s3, target, keys)
-
-
-def _remove_bucket(s3, bucket: str, keys: list[str]) -> None:
-    for start in range(0, len(keys), 1000):
-        s3.delete_objects(Bucket=bucket, Delete={
-            "Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True})
-    s3.delete_bucket(Bucket=bucket)
+        remove_bucket(s3, target)
 
 
 def _pipeline(ep, es, s3, threads: int = Settings.threads):
@@ -507,7 +501,7 @@ def main() -> None:
               f"(process baseline {big['before_kb'] / 1024:.0f} MB), {big['seconds']:.1f} s, "
               f"written={big['written']} failed={big['failed']}   (target < 150 MB)")
     _drop(es, bucket)
-    _remove_bucket(s3, bucket, keys + ([BIG_KEY] if args.big_mb else []))
+    remove_bucket(s3, bucket)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
 import t4  # noqa: E402
+from bench.buckets import remove_bucket  # noqa: E402
 from bench.corpus import WORDS  # noqa: E402
 from bench.corpus import fill as fill_corpus  # noqa: E402
 from bench.rounds import MIN_ROUNDS, paired, spread  # noqa: E402
@@ -294,6 +295,7 @@ def main() -> int:
         for name in (searched, feed):
             for index in list(es.alias_targets(alias_name(name))):
                 delete_index(es, index)
+        print(f"removed the feed bucket's {remove_bucket(s3, feed):,} objects")
     print(f"\ntargets (zero errors, loaded p95 <= 3x idle): {'met' if targets_met else 'NOT met'}")
     return 0
 
