@@ -383,11 +383,8 @@ print(json.dumps({{"failed": r.failed, "written": r.written, "before_kb": before
 """
 
 
-BIG_KEY = "big/huge-log.txt"
-
-
 def big_object(ep, s3, bucket: str, megabytes: int) -> dict:
-    key = BIG_KEY
+    key = "big/huge-log.txt"
     chunk = (b"thor hammer storm " * 4096)[:65536]
 
     class Stream:

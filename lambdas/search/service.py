@@ -40,10 +40,8 @@ class SearchService:
         """
         from t4index.engine import connect
 
-        # No retries (the Lambda's time is the budget), except on another listed node
-        # when one cannot be reached (a refused connection costs nothing).
-        return cls(settings, connect(settings.engine, max_retries=len(settings.engine.more_urls),
-                                     retry_on_status=(), retry_on_timeout=False))
+        # the Lambda's time is the budget of every call
+        return cls(settings, connect(settings.engine, **settings.engine.failover_only()))
 
     def search(self, caller: Caller, body: str | bytes | None,
                budget: float | None = None) -> dict[str, Any]:

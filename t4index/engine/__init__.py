@@ -108,6 +108,19 @@ class EngineConfig:
                                  "set engine to opensearch or auto")
 
 
+    def failover_only(self) -> dict[str, Any]:
+        """Client options for calls whose time is a budget: no retry (a timeout or a busy
+        node would spend the budget twice), except on another listed node when one
+        cannot be reached (a refused connection costs nothing).
+
+        Returns:
+            ``max_retries``, ``retry_on_status`` and ``retry_on_timeout`` for the
+            family's client.
+        """
+        return {"max_retries": len(self.more_urls) if self.url else 0,
+                "retry_on_status": (), "retry_on_timeout": False}
+
+
 class Engine:
     """A search engine cluster, whatever its family: the verbs every caller uses.
 

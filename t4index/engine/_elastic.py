@@ -32,15 +32,12 @@ class ElasticsearchBackend(Backend):
                                  request_timeout=config.request_timeout, **options)
         self.server = server
         self._url = base_url(config)
-        # a call with a time budget is not retried (a timeout would double it), except
-        # on another node when one cannot be reached: a refused connection costs nothing
-        self._budget_retries = len(config.more_urls) if config.url else 0
+        self._budgeted = config.failover_only()
 
     def _c(self, timeout: float | None) -> Any:
         if timeout is None:
             return self.raw
-        return self.raw.options(request_timeout=timeout, max_retries=self._budget_retries,
-                                retry_on_timeout=False, retry_on_status=())
+        return self.raw.options(request_timeout=timeout, **self._budgeted)
 
     def translate(self, exc: BaseException) -> EngineError | None:
         from elastic_transport import ConnectionTimeout, TransportError
