@@ -17,6 +17,8 @@ what changes is cost, never behaviour:
   closes any more after their response; SDK clients each hold a pool of them, so
   most requests paid a new TCP connection. The limit is raised to 1,024.
 - moto's own costs (dispatch, SQS): ``infra.local.moto_patches``, applied at start.
+- SQS's two busiest calls (``ReceiveMessage``, ``DeleteMessageBatch``, the worker's
+  per-batch calls) skip moto's per-request machinery: ``infra.local.sqs_lane``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import signal
 from typing import Any
 
 from infra.local.moto_patches import apply
+from infra.local.sqs_lane import SqsLane
 
 
 def _gateway():
@@ -106,14 +109,18 @@ KEEP_ALIVE_CONNECTIONS = 1024
 """Idle keep-alive connections the server keeps open (cheroot's default is 10)."""
 
 
-def make_server(host: str, port: int, threads: int = 64, most: int = 2048) -> Any:
+def make_server(host: str, port: int, threads: int = 64, most: int = 2048, *,
+                sqs_lane: bool = True) -> Any:
     """A cheroot server for moto's WSGI application (not started): ``threads`` request
-    threads at first, grown by 16 whenever fewer than two are idle, up to ``most``."""
+    threads at first, grown by 16 whenever fewer than two are idle, up to ``most``;
+    ``sqs_lane``: SQS's busiest calls answered by ``infra.local.sqs_lane``."""
     from cheroot import wsgi
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     os.environ.setdefault("MOTO_PORT", str(port))
-    app = DomainDispatcherApplication(create_backend_app)
+    app: Any = DomainDispatcherApplication(create_backend_app)
+    if sqs_lane:
+        app = SqsLane(app)
     server = wsgi.Server((host, port), app, numthreads=threads, request_queue_size=256,
                          server_name=f"moto-{host}:{port}")
     server.gateway = _gateway()

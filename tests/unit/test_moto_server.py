@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import socket
 import threading
 import time
 import uuid
@@ -17,7 +16,8 @@ from moto.sqs import models
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import sqs_backends
 
-from infra.local import moto_patches, moto_server
+from infra.local import moto_patches
+from tests.support.moto import free_port, serving
 
 ORIGINAL_RETENTION = models.SQSBackend.is_message_valid_based_on_retention_period
 
@@ -196,31 +196,9 @@ def test_dispatch_answers_as_moto_does() -> None:
     assert app.get_backend_for_host("s3.us-east-1.amazonaws.com") == "s3"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _serving(threads: int, most: int = 2048) -> Iterator[tuple[str, Any]]:
-    """moto behind the stack's server, on a free loopback port, in this process:
-    (its endpoint, the server)."""
-    port = _free_port()
-    server = moto_server.make_server("127.0.0.1", port, threads=threads, most=most)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}", server
-    finally:
-        server.stop()
-        thread.join(timeout=10)
-
-
 @pytest.fixture
 def served() -> Iterator[str]:
-    with _serving(threads=4) as (url, _server):
+    with serving(threads=4) as (url, _server):
         yield url
 
 
@@ -283,7 +261,7 @@ def test_long_polls_do_not_starve_other_requests() -> None:
     import boto3
     from botocore.config import Config
 
-    with _serving(threads=2, most=64) as (endpoint, server):
+    with serving(threads=2, most=64) as (endpoint, server):
         sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1",
                            aws_access_key_id="k", aws_secret_access_key="s",
                            config=Config(max_pool_connections=20, read_timeout=30))
@@ -370,7 +348,7 @@ def test_sigterm_stops_the_server_at_once_even_during_a_long_poll() -> None:
 
     import boto3
 
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "infra.local.moto_server", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
