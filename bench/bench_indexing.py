@@ -8,8 +8,9 @@
 
    - the deployment's defaults (``pipeline.yaml``: BatchSize 100, T4_THREADS 16; a 1 s
      batching window here); every event queued before the clock starts (docs/benchmarks.md:
-     objects in S3, events queued, until searchable; the clock starts at
-     the first receive, so the processes' start-up is not timed);
+     objects in S3, events queued, until searchable; the worker's processes load their
+     handler (Lambda's INIT phase) and wait for a start file, and the clock starts at the
+     first receive, so no process's start-up is timed);
    - BatchSize 10 with the default T4_THREADS, as the local stack's worker runs;
    - BatchSize 10 with the events sent while the worker runs (the sends counted);
    - the handler on the same batches without SQS, in this one process (what the
@@ -183,9 +184,11 @@ def _depth(sqs, queue: str) -> tuple[int, int]:
             int(attrs["ApproximateNumberOfMessagesNotVisible"]))
 
 
-def _start_worker(ep, queue: str, heartbeat: Path, *, processes: int, concurrency: int,
-                  batch_size: int, window: float, threads: int) -> subprocess.Popen:
-    """The stack's worker (``python -m infra.local.worker``) around the real Lambda handler."""
+def _start_worker(ep, queue: str, start_file: Path, *, processes: int,
+                  concurrency: int, batch_size: int, window: float,
+                  threads: int) -> subprocess.Popen:
+    """The stack's worker (``python -m infra.local.worker``) around the real Lambda handler;
+    its processes poll once ``start_file`` exists."""
     # the stack's local identity (in es_env) where its engine verifies SigV4 (OpenSearch
     # behind its proxy): the worker signs its engine requests with these credentials
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
@@ -193,31 +196,50 @@ def _start_worker(ep, queue: str, heartbeat: Path, *, processes: int, concurrenc
     argv = [sys.executable, "-m", "infra.local.worker", "--queue-prefix", "", "--queue-url", queue,
             "--processes", str(processes), "--concurrency", str(concurrency),
             "--batch-size", str(batch_size), "--batching-window", str(window),
-            "--heartbeat", str(heartbeat)]
+            "--start-file", str(start_file)]
     return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 
-def _count_deleted(worker: subprocess.Popen, target: int, done: threading.Event) -> None:
-    """Read the worker's log (every process writes to it) and set ``done`` once it has
-    deleted ``target`` messages: finished batches, at no cost to the server under test."""
-    deleted = problems = 0
-    assert worker.stdout is not None
-    for line in worker.stdout:
-        found = DELETED.search(line)
-        if found:
-            deleted += int(found.group(1))
-            if deleted >= target:
-                done.set()
-        elif PROBLEM.search(line):
-            problems += 1
-            if problems <= 10:
-                print(f"  worker: {line.rstrip()[:300]}", file=sys.stderr, flush=True)
-    if problems > 10:
-        print(f"  worker: {problems - 10} more warnings", file=sys.stderr, flush=True)
+class _WorkerLog:
+    """Reads the worker's log (every process writes to it) on a thread of its own:
+    ``ready`` once every process has loaded its handler, ``done`` once ``target``
+    messages are deleted (finished batches), at no cost to the servers under test."""
+
+    def __init__(self, worker: subprocess.Popen, processes: int, target: int) -> None:
+        self.ready, self.done = threading.Event(), threading.Event()
+        self._worker, self._processes, self._target = worker, processes, target
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        ready = deleted = problems = 0
+        assert self._worker.stdout is not None
+        for line in self._worker.stdout:
+            found = DELETED.search(line)
+            if found:
+                deleted += int(found.group(1))
+                if deleted >= self._target:
+                    self.done.set()
+            elif READY.search(line):
+                ready += 1
+                if ready >= self._processes:
+                    self.ready.set()
+            elif PROBLEM.search(line):
+                problems += 1
+                if problems <= 10:
+                    print(f"  worker: {line.rstrip()[:300]}", file=sys.stderr, flush=True)
+        if problems > 10:
+            print(f"  worker: {problems - 10} more warnings", file=sys.stderr, flush=True)
+
+    def wait(self, event: threading.Event) -> None:
+        """Return once ``event`` is set; exit if the worker died first."""
+        while not event.wait(0.05):
+            if self._worker.poll() is not None:
+                raise SystemExit(f"the worker exited with {self._worker.returncode}")
 
 
 DELETED = re.compile(r" batch=\d+ deleted=(\d+) ")
+READY = re.compile(r" worker ready; polling once ")
 PROBLEM = re.compile(r" (WARNING|ERROR|CRITICAL) |^Traceback|returns to the queue")
 
 
@@ -232,7 +254,9 @@ def end_to_end(ep, s3, sqs, bucket, keys, *, processes: int, concurrency: int,
 
     ``queued_first``: every event is on the queue before the worker starts (docs/benchmarks.md:
     objects in S3, events queued, until searchable), as after a burst of uploads; the
-    clock starts when the first batch is received (the processes' start-up is not timed).
+    clock starts when the first batch is received. Either way every process has run its
+    INIT phase before any polls (``--start-file``): the first process to be ready used to
+    index alone while the other was still importing, its start-up inside the timed window.
     Otherwise the worker is started and idle first, and a feeder sends the events while
     it runs, as fast as it can: the clock includes the sends (S3's work in production,
     moto's CPU here).
@@ -242,35 +266,31 @@ def end_to_end(ep, s3, sqs, bucket, keys, *, processes: int, concurrency: int,
                              Attributes={"VisibilityTimeout": "120"})["QueueUrl"]
     bodies = _events(bucket, keys)
     ensure_bucket_index(es, bucket)  # as for the minimal work: the index exists already
-    heartbeat = Path(tempfile.mkdtemp(prefix="t4-bench-")) / "worker.heartbeat"
+    folder = Path(tempfile.mkdtemp(prefix="t4-bench-"))
     options = dict(processes=processes, concurrency=concurrency, batch_size=batch_size,
                    window=window, threads=threads)
     worker = None
-    done = threading.Event()
     try:
         if queued_first:
             _send(sqs, queue, bodies)
-            worker = _start_worker(ep, queue, heartbeat, **options)
+        worker = _start_worker(ep, queue, folder / "start", **options)
+        log = _WorkerLog(worker, processes, len(keys))
+        log.wait(log.ready)  # every process has run its INIT phase: start-up is not timed
+        (folder / "start").touch()
+        if queued_first:
             while _depth(sqs, queue)[1] == 0:  # nothing in flight yet
                 if worker.poll() is not None:
                     raise SystemExit(f"the worker exited with {worker.returncode}")
                 time.sleep(0.01)
             started = time.monotonic()
         else:
-            worker = _start_worker(ep, queue, heartbeat, **options)
-            while not heartbeat.exists():
-                time.sleep(0.05)
-            time.sleep(3)  # every process imported and polling
+            time.sleep(0.5)  # every process polling its queue
             started = time.monotonic()
             _send(sqs, queue, bodies)
-        threading.Thread(target=_count_deleted, args=(worker, len(keys), done),
-                         daemon=True).start()
         # A deleted message is a handled one: wait for all, then refresh once (a refresh
         # every few milliseconds while documents arrive would make Elasticsearch merge
         # tiny segments, a cost no route pays in production).
-        while not done.wait(1.0):
-            if worker.poll() is not None:
-                raise SystemExit(f"the worker exited with {worker.returncode}")
+        log.wait(log.done)
         _wait_searchable(es, bucket, len(keys))
         elapsed = time.monotonic() - started
     finally:

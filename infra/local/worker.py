@@ -284,6 +284,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=1,
                         help="worker processes (each concurrent Lambda invocation has its own "
                              "environment); processes x concurrency batches run at once")
+    parser.add_argument("--start-file", type=Path,
+                        help="poll only once this file exists (every process loads its "
+                             "handler and logs 'worker ready' first): a benchmark starts "
+                             "the clock with every process ready")
     parser.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.processes < 1 or args.concurrency < 1:
@@ -311,6 +315,11 @@ def main(argv: list[str] | None = None) -> None:
                                             function_timeout=args.timeout,
                                             concurrency=args.concurrency),
                         region=session.region_name or "us-east-1")
+        if args.start_file:
+            log.info("worker ready; polling once %s exists", args.start_file)
+            while not args.start_file.exists():
+                if stopping.wait(0.01) or parent_gone(args.parent_pid):
+                    return
         log.info("worker polling %s with %s (%d process(es) x %d poller(s) per queue)",
                  args.queue_url or f"queues named {args.queue_prefix}*", args.handler,
                  args.processes, args.concurrency)

@@ -106,3 +106,32 @@ def test_child_command_line_keeps_options_but_not_processes_or_heartbeat():
     assert argv[:3] == [sys.executable, "-m", "infra.local.worker"]
     assert argv[3:] == ["--queue-url", "u", "--concurrency=2", "--batch-size", "10",
                         "--parent-pid", "77"]
+
+
+def test_start_file_holds_every_process_until_it_exists(sqs, unique_name, tmp_path):
+    """``--start-file``: each process loads its handler, says it is ready, and polls only
+    once the file exists (a benchmark starts its clock with every process ready)."""
+    url, _, _ = make_queue(sqs, unique_name("ws"), visibility_timeout=60)
+    record, start, log = tmp_path / "record.txt", tmp_path / "start", tmp_path / "worker.log"
+    record.touch()
+    sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": str(i), "MessageBody": f"m{i}"} for i in range(10)])
+    env = {**os.environ, "T4_TEST_RECORD": str(record), "PYTHONUNBUFFERED": "1"}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "infra.local.worker", "--queue-prefix", "", "--queue-url",
+             url, "--handler", "tests.support.recording_handler:handler", "--processes", "2",
+             "--concurrency", "1", "--start-file", str(start)],
+            env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: log.read_text().count("worker ready; polling once") == 2,
+                 timeout=60, what="both processes ready")
+        assert queue_depth(sqs, url) == (10, 0), "a process polled before the start file"
+        assert record.read_text() == ""
+        start.touch()
+        wait_for(lambda: queue_depth(sqs, url) == (0, 0), timeout=60, what="the queue to drain")
+        assert sorted(line.split()[0] for line in record.read_text().splitlines()) == sorted(
+            f"m{i}" for i in range(10))
+    finally:
+        proc.kill()
+        proc.wait()
