@@ -121,7 +121,7 @@ class Pipeline:
                  threads: int = 8, max_attempts: int = 5, safety_margin_ms: int = 5_000,
                  before_write: Callable[[], None] | None = None,
                  index_ttl_s: float = 30.0, all_versions: bool = False,
-                 write_every: int = 50, write_interval_s: float = 5.0,
+                 write_every: int = 100, write_interval_s: float = 5.0,
                  layout: IndexLayout = DEFAULT_LAYOUT) -> None:
         """``before_write`` runs just before each bulk write (a seam for race tests).
 
@@ -133,7 +133,11 @@ class Pipeline:
         bulk write; each object gets the remaining time less this as its deadline
         (``indexer.budget``), and no object starts with less than ``MIN_OBJECT_MS``.
         ``write_every``/``write_interval_s``: finished decisions are written in steps of
-        this many keys, or after this many seconds, whichever comes first.
+        this many keys, or after this many seconds, whichever comes first (a batch of
+        ``pipeline.yaml``'s BatchSize 100 in one bulk request: a request costs the
+        engine ~2 ms of CPU before its documents, measured on the local Elasticsearch
+        as 2.2 ms for a 1-document bulk and 5-6 ms for 50; the seconds bound what an
+        invocation killed mid-batch loses).
         ``layout``: shards and replicas of the bucket indices this pipeline creates.
         """
         self.write_every, self.write_interval_s = write_every, write_interval_s
