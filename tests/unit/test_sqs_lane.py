@@ -172,3 +172,56 @@ def test_lane_leaves_other_calls_and_protocols_to_moto(servers) -> None:
         with contextlib.suppress(urllib.error.HTTPError):
             urllib.request.urlopen(request, timeout=10).read()
     assert server.wsgi_app.answered == before
+
+
+def _raw(url: str, target: str, body: bytes) -> tuple[int, str]:
+    """A hand-made JSON-protocol call (what no SDK would send): (status, error type or
+    the answer's keys)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, headers={
+        "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"AmazonSQS.{target}",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=k/20261205/us-east-1/sqs/aws4_request, "
+                         "SignedHeaders=host, Signature=0"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, ",".join(sorted(json.loads(answer.read())))
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}").get("__type", "?")
+
+
+def test_hostile_calls_get_motos_own_answers(servers) -> None:
+    """Wrong types, missing fields, empty or oversized batches, odd queue URLs: the lane
+    leaves every one to moto, so both servers answer alike."""
+    answers: dict[str, list[tuple[int, str]]] = {}
+    for side, (url, server) in servers.items():
+        sqs = _client(url)
+        queue = sqs.create_queue(QueueName=f"hostile-{side}-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+        sqs.send_message(QueueUrl=queue, MessageBody="x")
+        handle = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0)["Messages"][0][
+            "ReceiptHandle"]
+        before = server.wsgi_app.answered if side == "lane" else 0
+        calls = [
+            ("ReceiveMessage", {"QueueUrl": queue, "MaxNumberOfMessages": "10"}),
+            ("ReceiveMessage", {"QueueUrl": queue, "MaxNumberOfMessages": True}),
+            ("ReceiveMessage", {"QueueUrl": queue, "MaxNumberOfMessages": 0}),
+            ("ReceiveMessage", {"QueueUrl": queue, "WaitTimeSeconds": -1}),
+            ("ReceiveMessage", {"QueueUrl": queue, "AttributeNames": "All"}),
+            ("ReceiveMessage", {"QueueUrl": 42}),
+            ("ReceiveMessage", {"QueueUrl": ""}),
+            ("ReceiveMessage", {}),
+            ("DeleteMessageBatch", {"QueueUrl": queue, "Entries": []}),
+            ("DeleteMessageBatch", {"QueueUrl": queue, "Entries": "x"}),
+            ("DeleteMessageBatch", {"QueueUrl": queue, "Entries": [{"Id": "a"}]}),
+            ("DeleteMessageBatch", {"QueueUrl": queue, "Entries": [
+                {"Id": str(i), "ReceiptHandle": f"{handle}{i}"} for i in range(11)]}),
+            ("DeleteMessageBatch", {"QueueUrl": queue, "Entries": [
+                {"Id": "a", "ReceiptHandle": handle, "Extra": 1}]}),
+        ]
+        answers[side] = [_raw(url, target, json.dumps(params).encode())
+                         for target, params in calls]
+        answers[side].append(_raw(url, "ReceiveMessage", b"{not json"))
+        if side == "lane":
+            assert server.wsgi_app.answered == before, "the lane answered a hostile call"
+    assert answers["lane"] == answers["moto"]
