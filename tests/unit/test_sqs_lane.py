@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -225,3 +226,54 @@ def test_hostile_calls_get_motos_own_answers(servers) -> None:
         if side == "lane":
             assert server.wsgi_app.answered == before, "the lane answered a hostile call"
     assert answers["lane"] == answers["moto"]
+
+
+def test_pollers_through_the_lane_get_each_message_once(servers) -> None:
+    """Four pollers receiving and batch-deleting through the lane while a sender sends:
+    every message delivered exactly once, none left behind."""
+    url, server = servers["lane"]
+    sqs = _client(url)
+    queue = sqs.create_queue(QueueName=f"race-{uuid.uuid4().hex[:6]}",
+                             Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    total, seen, errors = 600, [], []
+    lock, sent = threading.Lock(), threading.Event()
+
+    def send() -> None:
+        for start in range(0, total, 10):
+            sqs.send_message_batch(QueueUrl=queue, Entries=[
+                {"Id": str(i), "MessageBody": f"m{i}"} for i in range(start, start + 10)])
+        sent.set()
+
+    def poll() -> None:
+        client = _client(url)
+        try:
+            while True:
+                got = client.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                             WaitTimeSeconds=0).get("Messages", [])
+                if not got:
+                    if sent.is_set():
+                        return
+                    continue
+                with lock:
+                    seen.extend(m["Body"] for m in got)
+                answer = client.delete_message_batch(QueueUrl=queue, Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(got)])
+                assert not answer.get("Failed"), answer["Failed"]
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    before = server.wsgi_app.answered
+    threads = [threading.Thread(target=send)] + [threading.Thread(target=poll)
+                                                 for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(seen) == total, f"{len(seen) - len(set(seen))} delivered twice"
+    assert set(seen) == {f"m{i}" for i in range(total)}
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+    assert server.wsgi_app.answered - before >= 2 * total // 10
