@@ -175,7 +175,7 @@ def test_lane_leaves_other_calls_and_protocols_to_moto(servers) -> None:
     assert server.wsgi_app.answered == before
 
 
-def _raw(url: str, target: str, body: bytes) -> tuple[int, str]:
+def _raw(url: str, target: str, body: bytes, region: str = "us-east-1") -> tuple[int, str]:
     """A hand-made JSON-protocol call (what no SDK would send): (status, error type or
     the answer's keys)."""
     import urllib.error
@@ -183,7 +183,7 @@ def _raw(url: str, target: str, body: bytes) -> tuple[int, str]:
 
     request = urllib.request.Request(url, data=body, headers={
         "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"AmazonSQS.{target}",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=k/20261205/us-east-1/sqs/aws4_request, "
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=k/20261205/{region}/sqs/aws4_request, "
                          "SignedHeaders=host, Signature=0"})
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
@@ -223,6 +223,11 @@ def test_hostile_calls_get_motos_own_answers(servers) -> None:
         answers[side] = [_raw(url, target, json.dumps(params).encode())
                          for target, params in calls]
         answers[side].append(_raw(url, "ReceiveMessage", b"{not json"))
+        answers[side].append(_raw(url, "ReceiveMessage", b"\xff\xfe{}"))
+        answers[side].append(_raw(url, "ReceiveMessage", b"[" * 100_000 + b"]" * 100_000))
+        for region in ("xx-nowhere-9", ""):  # a region moto cannot place
+            answers[side].append(_raw(url, "ReceiveMessage", json.dumps(
+                {"QueueUrl": queue}).encode(), region))
         if side == "lane":
             assert server.wsgi_app.answered == before, "the lane answered a hostile call"
     assert answers["lane"] == answers["moto"]
