@@ -46,30 +46,31 @@ Answer = tuple[dict[str, Any], Callable[[], bytes] | None]
 serializer to render it with."""
 
 
-class _Caller:
-    """Just enough of a moto response object for moto's own account and region rules
-    (``BaseResponse.get_current_account`` and ``get_region_from_url``)."""
+def _caller_class() -> type:
+    """A class with just enough of a moto response object for moto's own account and
+    region rules (``BaseResponse.get_current_account`` and ``get_region_from_url``),
+    built once (moto is imported when the lane is)."""
+    from moto.core.responses import BaseResponse
+    from moto.sqs.responses import SQSResponse
 
-    def __init__(self, headers: Any) -> None:
-        from moto.core.responses import BaseResponse
-        from moto.sqs.responses import SQSResponse
+    class Caller:
+        region_regex = SQSResponse.region_regex
+        region_from_useragent_regex = BaseResponse.region_from_useragent_regex
+        access_key_regex = BaseResponse.access_key_regex
+        default_region = BaseResponse.default_region
+        get_access_key = BaseResponse.get_access_key
 
-        self.headers = headers
-        self.querystring: dict[str, list[str]] = {}
-        self.region_regex = SQSResponse.region_regex
-        self.region_from_useragent_regex = BaseResponse.region_from_useragent_regex
-        self.access_key_regex = BaseResponse.access_key_regex
-        self.default_region = BaseResponse.default_region
-        self._base = BaseResponse
+        def __init__(self, headers: Any) -> None:
+            self.headers = headers
+            self.querystring: dict[str, list[str]] = {}
 
-    def get_access_key(self) -> str:
-        return self._base.get_access_key(self)  # type: ignore[arg-type]
+        def account(self) -> str:
+            return BaseResponse.get_current_account(self)  # type: ignore[arg-type]
 
-    def account(self) -> str:
-        return self._base.get_current_account(self)  # type: ignore[arg-type]
+        def region(self, full_url: str) -> str:
+            return BaseResponse.get_region_from_url(self, self, full_url)  # type: ignore[arg-type]
 
-    def region(self, full_url: str) -> str:
-        return self._base.get_region_from_url(self, self, full_url)  # type: ignore[arg-type]
+    return Caller
 
 
 def _is_int(value: Any) -> bool:
@@ -99,8 +100,11 @@ class SqsLane:
         from moto.iam.models import mark_account_as_visited
         from moto.sqs.models import sqs_backends
         from moto.utilities.aws_headers import gen_amzn_requestid_long
+        from werkzeug.datastructures import EnvironHeaders
 
         self.app = app
+        self._caller = _caller_class()
+        self._headers = EnvironHeaders
         self._settings = settings
         self._backends = sqs_backends
         self._request_id = gen_amzn_requestid_long
@@ -142,9 +146,7 @@ class SqsLane:
         """(moto's SQS backend for this caller, the queue's name) when the queue exists."""
         if not isinstance(queue_url, str) or not queue_url:
             return None
-        from werkzeug.datastructures import EnvironHeaders
-
-        caller = _Caller(EnvironHeaders(environ))
+        caller = self._caller(self._headers(environ))
         host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
         path = environ.get("RAW_URI") or environ.get("PATH_INFO", "/")
         try:

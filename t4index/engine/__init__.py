@@ -107,7 +107,6 @@ class EngineConfig:
                 raise ValueError("SigV4 signing is for Amazon OpenSearch Service domains; "
                                  "set engine to opensearch or auto")
 
-
     def failover_only(self) -> dict[str, Any]:
         """Client options for calls whose time is a budget: no retry (a timeout or a busy
         node would spend the budget twice), except on another listed node when one
